@@ -1,0 +1,10 @@
+/** A Kafka message that is not a change event this library can decode (a foreign producer, bad EJSON). */
+export class UndecodableMessageError extends Error {
+  constructor(
+    message: string,
+    readonly cause?: unknown,
+  ) {
+    super(message);
+    this.name = 'UndecodableMessageError';
+  }
+}

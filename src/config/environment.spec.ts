@@ -1,0 +1,33 @@
+import { parseEnvironment } from './environment';
+
+describe('parseEnvironment', () => {
+  it('defaults to the embedded servers, role all, port 3000', () => {
+    expect(parseEnvironment({})).toEqual({ mongoUrl: undefined, kafkaBrokers: [], redisUrls: [], role: 'all', port: 3000 });
+  });
+
+  it('reads the comma lists and prefers REDIS_URLS over REDIS_URL', () => {
+    const env = parseEnvironment({
+      MONGO_URL: 'mongodb://localhost:27017/?replicaSet=rs0',
+      KAFKA_BROKERS: 'a:9092, b:9093',
+      REDIS_URL: 'redis://one:6379',
+      REDIS_URLS: 'redis://r1:6379,redis://r2:6379,redis://r3:6379',
+      APP_ROLE: 'worker',
+      PORT: '8080',
+    });
+    expect(env.kafkaBrokers).toEqual(['a:9092', 'b:9093']);
+    expect(env.redisUrls).toEqual(['redis://r1:6379', 'redis://r2:6379', 'redis://r3:6379']);
+    expect(env.role).toBe('worker');
+    expect(env.port).toBe(8080);
+  });
+
+  it.each([
+    [{ APP_ROLE: 'leader' }, /APP_ROLE must be one of listener \| worker \| all; got "leader"/],
+    [{ PORT: 'http' }, /PORT must be a TCP port number/],
+    [{ PORT: '70000' }, /PORT must be a TCP port number/],
+    [{ MONGO_URL: 'localhost:27017' }, /MONGO_URL must be a mongodb:\/\//],
+    [{ KAFKA_BROKERS: 'kafka' }, /KAFKA_BROKERS must be a comma list of host:port; got "kafka"/],
+    [{ REDIS_URL: 'localhost:6379' }, /REDIS_URL\(S\) must be redis:\/\//],
+  ])('rejects %p with a message naming the variable', (env, message) => {
+    expect(() => parseEnvironment(env)).toThrow(message);
+  });
+});

@@ -1,0 +1,57 @@
+/**
+ * The service's environment contract (README: "Environment"). Parsed once at start-up; a bad value
+ * stops start-up with an error naming the variable and what it accepts.
+ */
+export const APP_ROLES = ['listener', 'worker', 'all'] as const;
+export type AppRole = (typeof APP_ROLES)[number];
+
+export interface ServiceEnvironment {
+  /** MongoDB URI; undefined means the embedded stand-in. */
+  mongoUrl?: string;
+  /** Kafka bootstrap brokers; empty means the embedded stand-in. */
+  kafkaBrokers: string[];
+  /** Redis URLs (one, or several for a Redlock quorum); empty means an embedded redis-server. */
+  redisUrls: string[];
+  role: AppRole;
+  port: number;
+}
+
+export class EnvironmentError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EnvironmentError';
+  }
+}
+
+const list = (value: string | undefined): string[] =>
+  (value ?? '')
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean);
+
+export function parseEnvironment(env: NodeJS.ProcessEnv = process.env): ServiceEnvironment {
+  const role = (env.APP_ROLE?.trim() || 'all') as AppRole;
+  if (!APP_ROLES.includes(role)) {
+    throw new EnvironmentError(`APP_ROLE must be one of ${APP_ROLES.join(' | ')}; got "${env.APP_ROLE}"`);
+  }
+  const portText = env.PORT?.trim() || '3000';
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port > 65535) {
+    throw new EnvironmentError(`PORT must be a TCP port number (0-65535); got "${env.PORT}"`);
+  }
+  const mongoUrl = env.MONGO_URL?.trim() || undefined;
+  if (mongoUrl && !/^mongodb(\+srv)?:\/\//.test(mongoUrl)) {
+    throw new EnvironmentError(`MONGO_URL must be a mongodb:// or mongodb+srv:// URI; got "${mongoUrl}"`);
+  }
+  const kafkaBrokers = list(env.KAFKA_BROKERS);
+  const badBroker = kafkaBrokers.find((broker) => !/^[^\s:/]+:\d+$/.test(broker));
+  if (badBroker) {
+    throw new EnvironmentError(`KAFKA_BROKERS must be a comma list of host:port; got "${badBroker}"`);
+  }
+  const redisUrls = list(env.REDIS_URLS || env.REDIS_URL);
+  const badRedis = redisUrls.find((url) => !/^rediss?:\/\//.test(url));
+  if (badRedis) {
+    throw new EnvironmentError(`REDIS_URL(S) must be redis:// or rediss:// URLs; got "${badRedis}"`);
+  }
+  return { mongoUrl, kafkaBrokers, redisUrls, role, port };
+}

@@ -1,4 +1,12 @@
-import { Controller, Get, Inject, Injectable, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Controller,
+  Get,
+  Inject,
+  Injectable,
+  Module,
+  type DynamicModule,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import type { ServiceEnvironment } from './config/environment';
 import type { ResolvedServers } from './config/servers';
 

@@ -2,7 +2,13 @@ import { parseEnvironment } from './environment';
 
 describe('parseEnvironment', () => {
   it('defaults to the embedded servers, role all, port 3000', () => {
-    expect(parseEnvironment({})).toEqual({ mongoUrl: undefined, kafkaBrokers: [], redisUrls: [], role: 'all', port: 3000 });
+    expect(parseEnvironment({})).toEqual({
+      mongoUrl: undefined,
+      kafkaBrokers: [],
+      redisUrls: [],
+      role: 'all',
+      port: 3000,
+    });
   });
 
   it('reads the comma lists and prefers REDIS_URLS over REDIS_URL', () => {

@@ -48,7 +48,11 @@ export async function resolveServers(
       stops.push(() => stopRedis(redis));
       redisUrls = redis.map((instance) => instance.url);
     }
-    const embedded = { mongo: !env.mongoUrl, kafka: env.kafkaBrokers.length === 0, redis: env.redisUrls.length === 0 };
+    const embedded = {
+      mongo: !env.mongoUrl,
+      kafka: env.kafkaBrokers.length === 0,
+      redis: env.redisUrls.length === 0,
+    };
     const describe = (name: string, isEmbedded: boolean, where: string) =>
       `${name}: ${isEmbedded ? 'embedded stand-in' : 'external'} at ${where}`;
     logger.log(describe('MongoDB', embedded.mongo, mongoUrl));

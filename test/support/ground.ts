@@ -76,7 +76,10 @@ export async function startGround(options: GroundOptions = {}): Promise<Ground> 
     let kafka: KafkaStandin | undefined;
     let kafkaBrokers = env.kafkaBrokers;
     if (options.kafka !== false && kafkaBrokers.length === 0) {
-      kafka = await startKafkaStandin({ brokers: kafkaOptions.brokers ?? 1, topics: kafkaOptions.topics ?? [] });
+      kafka = await startKafkaStandin({
+        brokers: kafkaOptions.brokers ?? 1,
+        topics: kafkaOptions.topics ?? [],
+      });
       stops.push(() => kafka!.stop());
       kafkaBrokers = kafka.brokers;
     }
@@ -94,7 +97,10 @@ export async function startGround(options: GroundOptions = {}): Promise<Ground> 
       const admin = new Kafka({ brokers: kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
       await admin.connect();
       try {
-        await admin.createTopics({ topics: [{ topic: name, numPartitions: partitions }], waitForLeaders: true });
+        await admin.createTopics({
+          topics: [{ topic: name, numPartitions: partitions }],
+          waitForLeaders: true,
+        });
       } finally {
         await admin.disconnect();
       }
@@ -133,7 +139,8 @@ export function useGround(options: GroundOptions = {}, timeoutMs = 60_000): () =
     await ground?.stop();
   }, timeoutMs);
   return () => {
-    if (!ground) throw new Error('the ground is not started: call useGround() at the top of a describe block');
+    if (!ground)
+      throw new Error('the ground is not started: call useGround() at the top of a describe block');
     return ground;
   };
 }

@@ -8,7 +8,9 @@ describe('Redis ground: three independent redis-server instances', () => {
 
   beforeAll(async () => {
     instances = await startRedis(3);
-    clients = instances.map((instance) => new Redis(instance.url, { maxRetriesPerRequest: 1, retryStrategy: () => 50 }));
+    clients = instances.map(
+      (instance) => new Redis(instance.url, { maxRetriesPerRequest: 1, retryStrategy: () => 50 }),
+    );
   });
 
   afterAll(async () => {
@@ -32,7 +34,10 @@ describe('Redis ground: three independent redis-server instances', () => {
     await instances[2].stop();
     expect(instances[2].running).toBe(false);
     await instances[2].start();
-    await waitFor(async () => (await clients[2].ping()) === 'PONG', { what: 'ioredis to reconnect', timeoutMs: 5000 });
+    await waitFor(async () => (await clients[2].ping()) === 'PONG', {
+      what: 'ioredis to reconnect',
+      timeoutMs: 5000,
+    });
     expect(await clients[2].get('k')).toBeNull();
   });
 });

@@ -1,4 +1,5 @@
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import { freePort } from './ports';
 
 /** One real `redis-server` process started by the test harness, without persistence, on loopback. */
@@ -12,7 +13,8 @@ export interface RedisInstance {
   readonly running: boolean;
 }
 
-const MISSING = 'redis-server was not found on PATH: install it with `apt-get install -y redis-server` (Debian) or set REDIS_URL(S) to a running server';
+const MISSING =
+  'redis-server was not found on PATH: install it with `apt-get install -y redis-server` (Debian) or set REDIS_URL(S) to a running server';
 
 export function assertRedisServerInstalled(): void {
   const probe = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
@@ -33,7 +35,16 @@ class RedisProcess implements RedisInstance {
 
   start(): Promise<void> {
     const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
-    args.push('--daemonize', 'no', '--loglevel', 'notice', '--protected-mode', 'no', '--dir', require('node:os').tmpdir());
+    args.push(
+      '--daemonize',
+      'no',
+      '--loglevel',
+      'notice',
+      '--protected-mode',
+      'no',
+      '--dir',
+      tmpdir(),
+    );
     const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     return new Promise((resolve, reject) => {
@@ -47,7 +58,9 @@ class RedisProcess implements RedisInstance {
       };
       const onExit = (code: number | null) => {
         cleanup();
-        const error = new Error(`redis-server on port ${this.port} exited (${code}) before it was ready: ${output.trim()}`);
+        const error = new Error(
+          `redis-server on port ${this.port} exited (${code}) before it was ready: ${output.trim()}`,
+        );
         (error as any).code = /Address already in use/i.test(output) ? 'EADDRINUSE' : undefined;
         reject(error);
       };

@@ -38,7 +38,11 @@ export function encodeKey(documentKey: Document | undefined): string {
  * Encodes one change event. `eventId` is the resume token's `_data` for stream events; the value is
  * canonical EJSON so ObjectId, Decimal128, Long, Date, Binary and Timestamp survive the round trip.
  */
-export function encodeChangeEvent(event: Document, eventId: string, epoch: number | bigint | string): EncodedChangeEvent {
+export function encodeChangeEvent(
+  event: Document,
+  eventId: string,
+  epoch: number | bigint | string,
+): EncodedChangeEvent {
   const ns = event.ns as { db?: string; coll?: string } | undefined;
   return {
     key: encodeKey(event.documentKey),
@@ -66,7 +70,10 @@ function header(headers: RawHeaders, name: string): string | undefined {
  * Decodes a Kafka message published by this library. Throws UndecodableMessageError naming what is
  * wrong (missing value, bad EJSON, no operationType, no event id) so the consumer can dead-letter it.
  */
-export function decodeChangeEvent(value: Buffer | string | null | undefined, headers: RawHeaders): DecodedChangeEvent {
+export function decodeChangeEvent(
+  value: Buffer | string | null | undefined,
+  headers: RawHeaders,
+): DecodedChangeEvent {
   if (value === null || value === undefined || value.length === 0) {
     throw new UndecodableMessageError('message has no value (expected canonical EJSON of a change event)');
   }
@@ -74,7 +81,10 @@ export function decodeChangeEvent(value: Buffer | string | null | undefined, hea
   try {
     event = EJSON.parse(value.toString(), CANONICAL);
   } catch (error) {
-    throw new UndecodableMessageError(`message value is not valid Extended JSON: ${(error as Error).message}`, error);
+    throw new UndecodableMessageError(
+      `message value is not valid Extended JSON: ${(error as Error).message}`,
+      error,
+    );
   }
   if (!event || typeof event !== 'object' || Array.isArray(event)) {
     throw new UndecodableMessageError('message value is not a JSON object (expected a change event)');
@@ -85,7 +95,9 @@ export function decodeChangeEvent(value: Buffer | string | null | undefined, hea
   }
   const eventId = header(headers, H.eventId) ?? (doc._id as { _data?: unknown } | undefined)?._data;
   if (typeof eventId !== 'string' || eventId.length === 0) {
-    throw new UndecodableMessageError(`message has neither a "${H.eventId}" header nor a resume token _id._data`);
+    throw new UndecodableMessageError(
+      `message has neither a "${H.eventId}" header nor a resume token _id._data`,
+    );
   }
   return { eventId, epoch: header(headers, H.epoch), event: doc };
 }

@@ -18,7 +18,13 @@ export class MongoServerError extends Error {
   }
 
   toReply(): Document {
-    const reply: Document = { ok: 0, errmsg: this.message, code: this.code, codeName: this.codeName, ...this.extra };
+    const reply: Document = {
+      ok: 0,
+      errmsg: this.message,
+      code: this.code,
+      codeName: this.codeName,
+      ...this.extra,
+    };
     if (this.errorLabels.length) reply.errorLabels = this.errorLabels;
     return reply;
   }
@@ -50,10 +56,46 @@ export const ErrorCodes = {
   Location40324: 40324, // Unrecognized pipeline stage name
   Location40573: 40573, // $changeStream only in first stage / invalid options
   WriteConflict: 112,
+  // Added by the server half:
+  Unauthorized: 13,
+  PathNotViable: 28,
+  CommandNotSupportedOnView: 166,
+  Location40415: 40415, // BSON field '<command>.<field>' is an unknown field
+  IndexNotFound: 27,
+  ConflictingUpdateOperators: 40,
+  DollarPrefixedFieldName: 52,
+  InvalidIdField: 53,
+  CannotCreateIndex: 67,
+  InvalidNamespace: 73,
+  IndexOptionsConflict: 85,
+  IndexKeySpecsConflict: 86,
+  TransactionTooOld: 225,
+  OperationNotSupportedInTransaction: 263,
+  Location40323: 40323, // A pipeline stage must contain exactly one field
+  Location40602: 40602, // $changeStream is only valid as the first stage in a pipeline
+  // Transient and replication-state errors (fail points answer them; labels.ts classifies them):
+  HostUnreachable: 6,
+  HostNotFound: 7,
+  StaleShardVersion: 63,
+  NetworkTimeout: 89,
+  ShutdownInProgress: 91,
+  FailedToSatisfyReadPreference: 133,
+  ReadConcernMajorityNotAvailableYet: 134,
+  StaleEpoch: 150,
+  PrimarySteppedDown: 189,
+  ElectionInProgress: 216,
+  RetryChangeStream: 234,
+  ExceededTimeLimit: 262,
+  SocketException: 9001,
+  InterruptedAtShutdown: 11600,
+  StaleConfig: 13388,
+  NotPrimaryNoSecondaryOk: 13435,
+  NotPrimaryOrSecondary: 13436,
 } as const;
 
 export const codeNameOf = (code: number): string =>
-  (Object.entries(ErrorCodes).find(([, value]) => value === code)?.[0] as string | undefined) ?? `Location${code}`;
+  (Object.entries(ErrorCodes).find(([, value]) => value === code)?.[0] as string | undefined) ??
+  `Location${code}`;
 
 export const serverError = (code: number, message: string, labels: string[] = [], extra: Document = {}) =>
   new MongoServerError(code, codeNameOf(code), message, labels, extra);

@@ -1,0 +1,81 @@
+import { Int32, Long, ObjectId } from 'bson';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { loadKnownExceptions } from './exceptions';
+import { assertMatches, matches, type MatchContext } from './matcher';
+import { unmetRequirements } from './requirements';
+
+const lsid = { id: 'abc' };
+const context: MatchContext = { entity: (id) => (id === 'e' ? 42 : undefined), sessionLsid: () => lsid };
+const ok = (expected: unknown, actual: unknown, root = true) => matches(expected, actual, context, root);
+
+describe('unified format matching', () => {
+  it('allows extra fields in root documents only', () => {
+    expect(ok({ a: 1 }, { a: 1, b: 2 })).toBe(true);
+    expect(ok({ n: { a: 1 } }, { n: { a: 1, b: 2 } })).toBe(false);
+    expect(ok([{ a: 1 }], [{ a: 1, b: 2 }])).toBe(false);
+  });
+
+  it('matches numbers by value whatever their BSON type', () => {
+    expect(ok({ n: 1 }, { n: Long.fromNumber(1) })).toBe(true);
+    expect(ok({ n: new Int32(3) }, { n: 3 })).toBe(true);
+    expect(ok({ n: 1 }, { n: 2 })).toBe(false);
+  });
+
+  it('supports $$exists, $$unsetOrMatches, $$type, $$matchesEntity, $$sessionLsid', () => {
+    expect(ok({ a: { $$exists: false } }, {})).toBe(true);
+    expect(ok({ a: { $$exists: true } }, {})).toBe(false);
+    expect(ok({ a: { $$unsetOrMatches: { $$exists: true } } }, {})).toBe(true);
+    expect(ok({ a: { $$unsetOrMatches: { $$exists: true } } }, { a: 1 })).toBe(true);
+    expect(ok({ a: { $$unsetOrMatches: 2 } }, { a: 1 })).toBe(false);
+    expect(ok({ id: { $$type: ['int', 'long'] } }, { id: Long.fromNumber(5) })).toBe(true);
+    expect(ok({ id: { $$type: 'objectId' } }, { id: 'x' })).toBe(false);
+    expect(ok({ o: { $$type: 'object' } }, { o: { x: 1 } })).toBe(true);
+    expect(ok({ v: { $$matchesEntity: 'e' } }, { v: 42 })).toBe(true);
+    expect(ok({ lsid: { $$sessionLsid: 's' } }, { lsid: { id: 'abc' } })).toBe(true);
+  });
+
+  it('compares BSON values by content and names the mismatching path', () => {
+    const id = new ObjectId();
+    expect(ok({ _id: id }, { _id: new ObjectId(id.toHexString()) })).toBe(true);
+    expect(() =>
+      assertMatches({ ns: { db: 'a', coll: 'b' } }, { ns: { db: 'a', coll: 'c' } }, context),
+    ).toThrow('$.ns.coll: expected "b", got "c"');
+  });
+});
+
+describe('runOnRequirements', () => {
+  const server = { version: '7.0.12', topology: 'replicaset', serverless: false, auth: false };
+
+  it('is met when any alternative is met', () => {
+    expect(
+      unmetRequirements([{ minServerVersion: '3.6', topologies: ['replicaset'] }], server),
+    ).toBeUndefined();
+    expect(
+      unmetRequirements([{ maxServerVersion: '4.2.99' }, { minServerVersion: '6.0' }], server),
+    ).toBeUndefined();
+    expect(unmetRequirements([{ minServerVersion: '8.1.0' }], server)).toBe('needs server >= 8.1.0');
+    expect(unmetRequirements([{ topologies: ['single'] }], server)).toBe('needs topology single');
+    expect(unmetRequirements([{ serverless: 'forbid' }], server)).toBeUndefined();
+  });
+});
+
+describe('known exceptions (EXCEPTIONS.md)', () => {
+  it('reads the table rows and rejects malformed ones', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'exceptions-'));
+    try {
+      const file = path.join(dir, 'EXCEPTIONS.md');
+      writeFileSync(
+        file,
+        '# x\n\n| File | Test | Reason |\n| --- | --- | --- |\n| `a.json` | some test | why |\n',
+      );
+      expect([...loadKnownExceptions(file)]).toEqual([['a.json › some test', 'why']]);
+      writeFileSync(file, '| File | Test | Reason |\n| --- | --- | --- |\n| a.txt | t | r |\n');
+      expect(() => loadKnownExceptions(file)).toThrow('malformed exception row');
+      expect(loadKnownExceptions(path.join(dir, 'missing.md')).size).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

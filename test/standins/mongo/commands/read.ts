@@ -1,0 +1,274 @@
+/**
+ * Reads and cursors: find, aggregate (a first-stage `$changeStream` goes to the change-stream
+ * engine), getMore, killCursors, count, distinct.
+ */
+import { Long, type Document } from 'bson';
+import {
+  ChangeStreamServerCursor,
+  cursorIdOf,
+  cursorReply,
+  DEFAULT_FIRST_BATCH_SIZE,
+  DocumentCursor,
+  type Batch,
+} from '../cursors';
+import { ErrorCodes, MongoServerError, serverError } from '../errors';
+import { ErrorLabel, RESUMABLE_CHANGE_STREAM_CODES } from '../labels';
+import type { PrimaryState } from '../primary';
+import { aggregateDocuments, compileFilter, findDocuments, validatePipeline } from '../storage/query';
+import { keyOf } from '../storage/values';
+import {
+  collectionNameOf,
+  collectionResolver,
+  optional,
+  readableDocuments,
+  required,
+  type CommandContext,
+  type CommandTable,
+} from './context';
+
+/** The collection the command names in its first field, if it exists. */
+const namedCollection = (context: CommandContext) =>
+  context.services.store.collection(context.db, collectionNameOf(context));
+
+function find(context: CommandContext): Document {
+  const { command, db } = context;
+  const limit = optional<number>(command, 'limit', 'number');
+  const filter = optional<Document>(command, 'filter', 'object');
+  const documents = findDocuments(readableDocuments(context, namedCollection(context), filter), {
+    filter,
+    sort: optional(command, 'sort', 'object'),
+    projection: optional(command, 'projection', 'object'),
+    skip: optional(command, 'skip', 'number'),
+    limit: limit === undefined ? undefined : Math.abs(limit),
+    collation: optional(command, 'collation', 'object'),
+    resolveCollection: collectionResolver(context),
+  });
+  // NOTE: a negative limit is the legacy spelling of singleBatch.
+  const singleBatch = optional<boolean>(command, 'singleBatch', 'boolean') === true || (limit ?? 0) < 0;
+  return openCursor(
+    context,
+    new DocumentCursor(`${db}.${collectionNameOf(context)}`, documents),
+    optional(command, 'batchSize', 'number'),
+    singleBatch,
+  );
+}
+
+/** Registers a cursor unless its first batch exhausts it, and answers with the first batch. */
+function openCursor(
+  context: CommandContext,
+  cursor: DocumentCursor,
+  batchSize: number | undefined,
+  singleBatch = false,
+): Document {
+  const batch =
+    batchSize === 0
+      ? { documents: [], exhausted: false }
+      : cursor.next(batchSize ?? DEFAULT_FIRST_BATCH_SIZE);
+  const exhausted = batch.exhausted || singleBatch;
+  const id = exhausted ? 0 : context.services.cursors.register(cursor);
+  return cursorReply(id, cursor.ns, { ...batch, exhausted }, 'firstBatch');
+}
+
+function aggregate(context: CommandContext): Document {
+  const { command, db, services } = context;
+  const pipeline = required<Document[]>(command, 'pipeline', 'array');
+  const cursorOptions = optional<Document>(command, 'cursor', 'object');
+  if (!cursorOptions && !command.explain) {
+    throw serverError(
+      ErrorCodes.FailedToParse,
+      "The 'cursor' option is required, except for aggregate with the explain argument",
+    );
+  }
+  const batchSize = optional<number>(cursorOptions ?? {}, 'batchSize', 'number');
+  const target = command.aggregate;
+  if (typeof target !== 'string' && target !== 1) {
+    throw serverError(
+      ErrorCodes.FailedToParse,
+      "Invalid aggregate namespace: 'aggregate' must be a collection name or 1",
+    );
+  }
+  if (pipeline[0] && typeof pipeline[0] === 'object' && '$changeStream' in pipeline[0]) {
+    return openChangeStream(context, target === 1 ? null : target, pipeline, batchSize);
+  }
+  validatePipeline(pipeline);
+  const source =
+    typeof target === 'string' ? readableDocuments(context, services.store.collection(db, target)) : [];
+  const results = aggregateDocuments(source, pipeline, {
+    collation: optional(command, 'collation', 'object'),
+    resolveCollection: collectionResolver(context),
+  });
+  const ns = typeof target === 'string' ? `${db}.${target}` : `${db}.$cmd.aggregate`;
+  return openCursor(context, new DocumentCursor(ns, results), batchSize);
+}
+
+function openChangeStream(
+  context: CommandContext,
+  coll: string | null,
+  pipeline: Document[],
+  batchSize: number | undefined,
+): Document {
+  const { command, db, services, txn } = context;
+  if (txn) {
+    throw serverError(
+      ErrorCodes.OperationNotSupportedInTransaction,
+      'Cannot run aggregate with $changeStream in a multi-document transaction',
+    );
+  }
+  const [{ $changeStream: spec }, ...rest] = pipeline;
+  if (!spec || typeof spec !== 'object') {
+    throw serverError(ErrorCodes.FailedToParse, 'the $changeStream stage must be an object');
+  }
+  validatePipeline(rest);
+  const { cursor, firstBatch } = services.engine.open({
+    db,
+    coll,
+    spec,
+    pipeline: rest,
+    batchSize,
+    collation: optional(command, 'collation', 'object'),
+  });
+  const id = cursor.exhausted ? 0 : services.cursors.register(new ChangeStreamServerCursor(cursor));
+  return cursorReply(
+    id,
+    cursor.ns,
+    {
+      documents: firstBatch.events,
+      exhausted: cursor.exhausted,
+      postBatchResumeToken: firstBatch.postBatchResumeToken,
+    },
+    'firstBatch',
+  );
+}
+
+async function getMore(context: CommandContext): Promise<Document> {
+  const { command, db, services } = context;
+  const id = cursorIdOf(command.getMore);
+  if (!Number.isFinite(id)) {
+    throw serverError(
+      ErrorCodes.TypeMismatch,
+      "BSON field 'getMore.getMore' is the wrong type, expected type 'long'",
+    );
+  }
+  const collection = required<string>(command, 'collection', 'string');
+  const cursor = services.cursors.get(id);
+  if (cursor.ns !== `${db}.${collection}`) {
+    throw serverError(
+      ErrorCodes.Unauthorized,
+      `Requested getMore on namespace '${db}.${collection}', but cursor belongs to a different namespace ${cursor.ns}`,
+    );
+  }
+  const batchSize = optional<number>(command, 'batchSize', 'number');
+  let batch: Batch;
+  try {
+    const failCode = services.failPoints.failGetMore();
+    if (failCode !== undefined) {
+      throw serverError(failCode, "Failing command via 'failGetMoreAfterCursorCheckout' failpoint");
+    }
+    if (cursor.kind === 'documents') {
+      batch = cursor.next(batchSize || undefined);
+    } else {
+      if (!services.primary.isWritablePrimary) throw replStateChange();
+      const { events, postBatchResumeToken } = await interruptible(
+        services.primary,
+        cursor.stream.getMore(batchSize || undefined, optional(command, 'maxTimeMS', 'number')),
+      );
+      batch = { documents: events, exhausted: cursor.stream.exhausted, postBatchResumeToken };
+    }
+  } catch (error) {
+    services.cursors.kill(id);
+    throw cursor.kind === 'changeStream' ? withResumableLabel(error) : error;
+  }
+  if (batch.exhausted) services.cursors.kill(id);
+  return cursorReply(id, cursor.ns, batch, 'nextBatch');
+}
+
+const replStateChange = () =>
+  serverError(
+    ErrorCodes.InterruptedDueToReplStateChange,
+    'operation was interrupted because of a replica set state change',
+  );
+
+/** Rejects with InterruptedDueToReplStateChange when the node steps down first. */
+function interruptible<T>(primary: PrimaryState, work: Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const unsubscribe = primary.onInterrupt(() => reject(replStateChange()));
+    work.then(
+      (value) => {
+        unsubscribe();
+        resolve(value);
+      },
+      (error) => {
+        unsubscribe();
+        reject(error);
+      },
+    );
+  });
+}
+
+/** mongod labels a failed change-stream getMore ResumableChangeStreamError when its code is resumable. */
+function withResumableLabel(error: unknown): unknown {
+  if (!(error instanceof MongoServerError) || !RESUMABLE_CHANGE_STREAM_CODES.has(error.code)) return error;
+  if (error.errorLabels.includes(ErrorLabel.ResumableChangeStreamError)) return error;
+  return new MongoServerError(
+    error.code,
+    error.codeName,
+    error.message,
+    [...error.errorLabels, ErrorLabel.ResumableChangeStreamError],
+    error.extra,
+  );
+}
+
+function killCursors(context: CommandContext): Document {
+  const ids = required<unknown[]>(context.command, 'cursors', 'array').map(cursorIdOf);
+  const killed = ids.filter((id) => context.services.cursors.kill(id));
+  const notFound = ids.filter((id) => !killed.includes(id));
+  return {
+    cursorsKilled: killed.map((id) => Long.fromNumber(id)),
+    cursorsNotFound: notFound.map((id) => Long.fromNumber(id)),
+    cursorsAlive: [],
+    cursorsUnknown: [],
+    ok: 1,
+  };
+}
+
+function count(context: CommandContext): Document {
+  const { command } = context;
+  const query = optional<Document>(command, 'query', 'object');
+  const documents = findDocuments(readableDocuments(context, namedCollection(context), query), {
+    filter: query,
+    skip: optional(command, 'skip', 'number'),
+    limit: Math.abs(optional<number>(command, 'limit', 'number') ?? 0),
+    collation: optional(command, 'collation', 'object'),
+  });
+  return { n: documents.length, ok: 1 };
+}
+
+function distinct(context: CommandContext): Document {
+  const { command } = context;
+  const key = required<string>(command, 'key', 'string');
+  const query = optional<Document>(command, 'query', 'object');
+  const matches = compileFilter(query, { collation: optional(command, 'collation', 'object') });
+  const values = new Map<string, unknown>();
+  for (const doc of readableDocuments(context, namedCollection(context), query)) {
+    if (!matches(doc)) continue;
+    for (const value of distinctValues(doc, key.split('.'))) values.set(keyOf(value), value);
+  }
+  return { values: [...values.values()], ok: 1 };
+}
+
+/** Values of a path for distinct: arrays contribute their elements, absent fields nothing. */
+function distinctValues(value: unknown, path: string[]): unknown[] {
+  if (!path.length) return Array.isArray(value) ? value : value === undefined ? [] : [value];
+  if (Array.isArray(value)) return value.flatMap((element) => distinctValues(element, path));
+  if (!value || typeof value !== 'object') return [];
+  return distinctValues((value as Document)[path[0]], path.slice(1));
+}
+
+export const readCommands: CommandTable = {
+  find: { run: find },
+  aggregate: { run: aggregate },
+  getMore: { run: getMore },
+  killCursors: { run: killCursors },
+  count: { run: count },
+  distinct: { run: distinct },
+};

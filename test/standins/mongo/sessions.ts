@@ -1,0 +1,110 @@
+/**
+ * Logical sessions: the transaction number sequence of each `lsid`, its multi-document
+ * transaction, and the reply of its latest retryable write (a retried write answers the recorded
+ * reply instead of running again).
+ */
+import { Long, type Document } from 'bson';
+import { ErrorCodes, serverError } from './errors';
+import { ErrorLabel } from './labels';
+import { Transaction } from './storage/transaction';
+import { keyOf } from './storage/values';
+
+export class ServerSession {
+  /** The session's latest multi-document transaction, in whatever state. */
+  txn: Transaction | undefined;
+  private highestTxnNumber = -1;
+  private lastWrite: { txnNumber: number; reply: Document } | undefined;
+
+  constructor(readonly lsid: Document) {}
+
+  /**
+   * The transaction a command with `autocommit: false` runs in: a new one for `startTransaction`,
+   * else the in-progress one with that number. Throws NoSuchTransaction (251) / TransactionTooOld (225).
+   */
+  transactionFor(txnNumber: number, startTransaction: boolean): Transaction {
+    if (startTransaction) {
+      this.advance(txnNumber, 'start transaction');
+      if (this.txn?.txnNumber === txnNumber) {
+        throw noSuchTransaction(`Transaction ${txnNumber} has already been started on this session`);
+      }
+      this.txn?.abort();
+      return (this.txn = new Transaction(txnNumber));
+    }
+    const txn = this.txn;
+    if (!txn || txn.txnNumber !== txnNumber) {
+      throw noSuchTransaction(
+        `Given transaction number ${txnNumber} does not match any in-progress transactions. The active transaction number is ${this.highestTxnNumber}`,
+      );
+    }
+    if (txn.state === 'aborted') {
+      throw noSuchTransaction(`Transaction with { txnNumber: ${txnNumber} } has been aborted.`);
+    }
+    return txn;
+  }
+
+  /**
+   * The reply of the retryable write with this number when it already ran (a retry). Like mongod,
+   * only the latest number is remembered; an older one is TransactionTooOld (225).
+   */
+  retriedWriteReply(txnNumber: number): Document | undefined {
+    if (this.lastWrite?.txnNumber === txnNumber) return this.lastWrite.reply;
+    this.advance(txnNumber, 'retryable write');
+    return undefined;
+  }
+
+  recordWriteReply(txnNumber: number, reply: Document): void {
+    this.lastWrite = { txnNumber, reply };
+  }
+
+  end(): void {
+    this.txn?.abort();
+  }
+
+  private advance(txnNumber: number, what: string): void {
+    if (txnNumber < this.highestTxnNumber) {
+      throw serverError(
+        ErrorCodes.TransactionTooOld,
+        `Cannot ${what} ${txnNumber} on session because a newer transaction ${this.highestTxnNumber} has already started`,
+      );
+    }
+    this.highestTxnNumber = txnNumber;
+  }
+}
+
+export const noSuchTransaction = (message: string) =>
+  serverError(ErrorCodes.NoSuchTransaction, message, [ErrorLabel.TransientTransactionError]);
+
+/** Sessions by lsid. */
+export class SessionRegistry {
+  private readonly sessions = new Map<string, ServerSession>();
+
+  /** The session for an lsid (`{ id: UUID, ... }`), created on first use. */
+  get(lsid: Document): ServerSession {
+    if (!lsid || typeof lsid !== 'object' || lsid.id === undefined) {
+      throw serverError(ErrorCodes.InvalidOptions, 'lsid must be a document with an id field');
+    }
+    const key = keyOf(lsid.id);
+    let session = this.sessions.get(key);
+    if (!session) this.sessions.set(key, (session = new ServerSession(lsid)));
+    return session;
+  }
+
+  end(lsid: Document): void {
+    const key = keyOf(lsid?.id);
+    this.sessions.get(key)?.end();
+    this.sessions.delete(key);
+  }
+
+  endAll(): void {
+    for (const session of this.sessions.values()) session.end();
+    this.sessions.clear();
+  }
+}
+
+/** The txnNumber of a command as a number (it arrives as an int64). */
+export const txnNumberOf = (command: Document): number | undefined =>
+  command.txnNumber === undefined
+    ? undefined
+    : command.txnNumber instanceof Long
+      ? command.txnNumber.toNumber()
+      : Number(command.txnNumber);

@@ -1,0 +1,116 @@
+/**
+ * Query, projection and aggregation over stored documents, by mingo, with mongod's errors.
+ * Stored documents are never mutated here: aggregation clones its input.
+ */
+import type { Document } from 'bson';
+import { Aggregator, ProcessingMode, Query, find as mingoFind } from 'mingo';
+import * as pipelineOperators from 'mingo/operators/pipeline';
+import { ErrorCodes, MongoServerError, serverError } from '../errors';
+
+/** Options shared by find and aggregate. */
+export interface QueryOptions {
+  collation?: Document;
+  /** Documents of another collection of the same database (for $lookup, $unionWith, $graphLookup). */
+  resolveCollection?: (name: string) => Document[];
+}
+
+export interface FindSpec extends QueryOptions {
+  filter?: Document;
+  sort?: Document;
+  skip?: number;
+  limit?: number;
+  projection?: Document;
+}
+
+/** Stages mingo evaluates that only write elsewhere; the stand-in refuses them rather than bypass its storage. */
+const WRITING_STAGES = new Set(['$out', '$merge']);
+const SUPPORTED_STAGES = new Set(Object.keys(pipelineOperators).filter((name) => !WRITING_STAGES.has(name)));
+
+/** A predicate for a query filter. Throws BadValue for an invalid filter. */
+export function compileFilter(filter: Document = {}, options: QueryOptions = {}): (doc: Document) => boolean {
+  const query = withMongoErrors(() => new Query(filter, mingoOptions(options)));
+  return (doc) => withMongoErrors(() => query.test(doc));
+}
+
+/** Filter, sort, skip, limit, then project: a find's result set. */
+export function findDocuments(docs: Iterable<Document>, spec: FindSpec): Document[] {
+  return withMongoErrors(() => {
+    const cursor = mingoFind(Array.from(docs), spec.filter ?? {}, undefined, mingoOptions(spec));
+    if (spec.sort && Object.keys(spec.sort).length) cursor.sort(spec.sort as Record<string, 1 | -1>);
+    if (spec.skip) cursor.skip(spec.skip);
+    if (spec.limit) cursor.limit(spec.limit);
+    const matched = cursor.all() as Document[];
+    return spec.projection && Object.keys(spec.projection).length
+      ? matched.map((doc) => project(doc, spec.projection as Document, spec))
+      : matched;
+  });
+}
+
+/** Applies a find projection to one document, keeping the document's field order as mongod does. */
+function project(doc: Document, projection: Document, options: QueryOptions): Document {
+  const projected = mingoFind([doc], {}, projection, mingoOptions(options)).next() as Document;
+  const ordered: Document = {};
+  for (const key of Object.keys(doc)) if (key in projected) ordered[key] = projected[key];
+  for (const key of Object.keys(projected)) if (!(key in ordered)) ordered[key] = projected[key];
+  return ordered;
+}
+
+/** Checks that every stage is one the stand-in evaluates (40324 names the first that is not). */
+export function validatePipeline(pipeline: unknown): Document[] {
+  if (!Array.isArray(pipeline)) {
+    throw serverError(ErrorCodes.TypeMismatch, "'pipeline' option must be specified as an array");
+  }
+  for (const stage of pipeline) {
+    const names = stage && typeof stage === 'object' ? Object.keys(stage) : [];
+    if (names.length !== 1) {
+      throw serverError(
+        ErrorCodes.Location40323,
+        'A pipeline stage specification object must contain exactly one field.',
+      );
+    }
+    const [name] = names;
+    if (name === '$changeStream') {
+      throw serverError(
+        ErrorCodes.Location40602,
+        '$changeStream is only valid as the first stage in a pipeline.',
+      );
+    }
+    if (WRITING_STAGES.has(name)) {
+      throw serverError(ErrorCodes.IllegalOperation, `${name} is not supported by the MongoDB stand-in`);
+    }
+    if (!SUPPORTED_STAGES.has(name)) {
+      throw serverError(ErrorCodes.Location40324, `Unrecognized pipeline stage name: '${name}'`);
+    }
+  }
+  return pipeline as Document[];
+}
+
+/** Runs a validated pipeline over the documents. */
+export function aggregateDocuments(
+  docs: Iterable<Document>,
+  pipeline: Document[],
+  options: QueryOptions = {},
+): Document[] {
+  return withMongoErrors(() =>
+    new Aggregator(pipeline, { ...mingoOptions(options), processingMode: ProcessingMode.CLONE_INPUT }).run(
+      Array.from(docs),
+    ),
+  );
+}
+
+function mingoOptions(options: QueryOptions) {
+  return {
+    ...(options.collation ? { collation: options.collation as never } : {}),
+    ...(options.resolveCollection ? { collectionResolver: options.resolveCollection } : {}),
+  };
+}
+
+/** mingo throws plain Errors; mongod answers BadValue (2) for what they describe. */
+export function withMongoErrors<T>(run: () => T): T {
+  try {
+    return run();
+  } catch (error) {
+    if (error instanceof MongoServerError) throw error;
+    throw serverError(ErrorCodes.BadValue, (error as Error).message);
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * The storage layer without sockets: updates where mingo falls short, index keys, transactions.
+ */
+import { Decimal128, Long, Timestamp, type Document } from 'bson';
+import { MongoServerError } from '../errors';
+import { Index } from './indexes';
+import { Store } from './store';
+import { applyUpdate, buildUpsertDocument, parseUpdate } from './update';
+import { keyOf } from './values';
+import { Writer } from './writer';
+import { Transaction } from './transaction';
+
+const update = (doc: Document, spec: Document | Document[], context = {}) =>
+  applyUpdate(doc, parseUpdate(spec), context);
+const codeOf = (run: () => unknown) => {
+  try {
+    run();
+  } catch (error) {
+    return (error as MongoServerError).code;
+  }
+  return undefined;
+};
+
+describe('update', () => {
+  it('applies $setOnInsert only to the document an upsert inserts, seeded from the filter', () => {
+    const spec = parseUpdate({ $set: { a: 1 }, $setOnInsert: { created: true } });
+    expect(applyUpdate({ _id: 1 }, spec)).toEqual({ _id: 1, a: 1 });
+    const inserted = buildUpsertDocument(
+      { $and: [{ 'k.x': 'v' }], tier: { $eq: 'gold' }, n: { $gt: 1 } },
+      spec,
+      {},
+    );
+    expect(inserted).toEqual({ _id: expect.anything(), k: { x: 'v' }, tier: 'gold', a: 1, created: true });
+    expect(Object.keys(inserted)[0]).toBe('_id');
+  });
+
+  it('does $inc / $mul on Long beyond 2^53 and on Decimal128 exactly', () => {
+    const big = Long.fromString('9007199254740993');
+    const result = update(
+      { _id: 1, big, dec: Decimal128.fromString('0.1') },
+      { $inc: { big: 1, dec: Decimal128.fromString('0.2') } },
+    );
+    expect(result.big).toEqual(Long.fromString('9007199254740994'));
+    expect(result.dec.toString()).toBe('0.3');
+    expect(update({ _id: 1, n: 3 }, { $mul: { n: 2, missing: 5 } })).toEqual({ _id: 1, n: 6, missing: 0 });
+    expect(update({ _id: 1 }, { $inc: { 'a.b': 2 } })).toEqual({ _id: 1, a: { b: 2 } });
+  });
+
+  it.each([
+    ['$inc on a string', { s: 'x' }, { $inc: { s: 1 } }, 14],
+    ['$inc by a string', {}, { $inc: { n: 'one' } }, 14],
+    ['$push onto a string', { s: 'x' }, { $push: { s: 1 } }, 2],
+    ['$set under a scalar', { a: 5 }, { $set: { 'a.b': 1 } }, 28],
+    ['conflicting paths', {}, { $set: { a: 1 }, $inc: { 'a.b': 1 } }, 40],
+    ['an unknown modifier', {}, { $frob: { a: 1 } }, 9],
+    ['changing _id', {}, { $set: { _id: 2 } }, 66],
+  ])('refuses %s as mongod does', (_what, doc, spec, code) => {
+    expect(codeOf(() => update({ _id: 1, ...doc }, spec))).toBe(code);
+  });
+
+  it('sets Timestamps for $currentDate { $type: "timestamp" } and keeps _id through replacements', () => {
+    expect(update({ _id: 1 }, { $currentDate: { at: { $type: 'timestamp' }, on: true } })).toEqual({
+      _id: 1,
+      at: expect.any(Timestamp),
+      on: expect.any(Date),
+    });
+    expect(update({ _id: 1, a: 1 }, { b: 2 })).toEqual({ _id: 1, b: 2 });
+    expect(codeOf(() => update({ _id: 1 }, { _id: 2, b: 2 }))).toBe(66);
+  });
+});
+
+describe('index keys', () => {
+  it('treats numbers of every width as equal', () => {
+    const keys = [1, Long.fromNumber(1), Decimal128.fromString('1'), Decimal128.fromString('1.0')].map(keyOf);
+    expect(new Set(keys).size).toBe(1);
+  });
+
+  it('enforces unique keys per array element, skipping sparse and partial exclusions', () => {
+    const unique = new Index({ v: 2, key: { tags: 1 }, name: 'tags_1', unique: true });
+    unique.add({ _id: 1, tags: ['a', 'b'] }, 'one');
+    expect(() => unique.check('db.c', { _id: 2, tags: ['c', 'b'] }, 'two')).toThrow(
+      /dup key: \{ tags: "b" \}/,
+    );
+
+    const sparse = new Index({ v: 2, key: { email: 1 }, name: 'email_1', unique: true, sparse: true });
+    sparse.add({ _id: 1 }, 'one');
+    expect(() => sparse.check('db.c', { _id: 2 }, 'two')).not.toThrow();
+
+    const partial = new Index({
+      v: 2,
+      key: { email: 1 },
+      name: 'p',
+      unique: true,
+      partialFilterExpression: { active: true },
+    });
+    partial.add({ _id: 1, email: 'x', active: false }, 'one');
+    expect(() => partial.check('db.c', { _id: 2, email: 'x', active: true }, 'two')).not.toThrow();
+  });
+});
+
+describe('transactions', () => {
+  function setup() {
+    const store = new Store();
+    const { collection } = store.create('db', 'c');
+    new Writer(store).insert(collection, { _id: 1, n: 0 });
+    return { store, collection };
+  }
+
+  it('keeps writes private until commit, then applies them with their events', () => {
+    const { store, collection } = setup();
+    const txn = new Transaction(1);
+    const writer = new Writer(store, { txn, lsid: { id: 'session' }, txnNumber: Long.fromNumber(1) });
+    writer.insert(collection, { _id: 2 });
+    writer.update(collection, collection.data.get(keyOf(1))!, { _id: 1, n: 1 }, { $set: { n: 1 } });
+    expect([...collection.data.docs.values()]).toEqual([{ _id: 1, n: 0 }]);
+    expect([...writer.data(collection).docs.values()]).toEqual([{ _id: 1, n: 1 }, { _id: 2 }]);
+    txn.commit(store);
+    expect([...collection.data.docs.values()]).toEqual([{ _id: 1, n: 1 }, { _id: 2 }]);
+    expect(txn.events.map((event) => [event.op, event.txnNumber?.toNumber()])).toEqual([
+      ['insert', 1],
+      ['update', 1],
+    ]);
+  });
+
+  it('fails the commit with a TransientTransactionError WriteConflict when a written document changed meanwhile', () => {
+    const { store, collection } = setup();
+    const txn = new Transaction(1);
+    const writer = new Writer(store, { txn, lsid: { id: 'session' }, txnNumber: Long.fromNumber(1) });
+    writer.update(collection, writer.data(collection).get(keyOf(1))!, { _id: 1, n: 1 });
+    new Writer(store).update(collection, collection.data.get(keyOf(1))!, { _id: 1, n: 5 });
+    expect(() => txn.commit(store)).toThrow(
+      expect.objectContaining({ code: 112, errorLabels: ['TransientTransactionError'] }),
+    );
+    expect(collection.data.get(keyOf(1))).toEqual({ _id: 1, n: 5 });
+  });
+});

@@ -1,0 +1,62 @@
+import type { Timestamp } from 'bson';
+import { formatClusterTime } from './events/change-event.codec';
+import type { StreamPosition } from './listener/checkpoint.store';
+
+/** Log and error texts of the listener, in one place. Internal. */
+
+const reason = (error: unknown): string => {
+  const e = error as { message?: string; code?: number; codeName?: string } | undefined;
+  const code = e?.code !== undefined ? ` [${e.codeName ? `${e.codeName} ` : ''}${e.code}]` : '';
+  return `${e?.message ?? String(error)}${code}`;
+};
+
+const clusterTimeText = (ts: Timestamp | null | undefined): string => {
+  if (!ts) return '';
+  return ` (cluster time ${formatClusterTime(ts)}, ${new Date(ts.high * 1000).toISOString()})`;
+};
+
+/** Where a position stands, for people. */
+export function describePosition(position: StreamPosition): string {
+  if (position.resumeToken) return `the checkpointed resume token${clusterTimeText(position.clusterTime)}`;
+  if (position.startAtOperationTime) return `operation time${clusterTimeText(position.startAtOperationTime)}`;
+  return 'the start of the stream';
+}
+
+export const MESSAGES = {
+  becameLeader: (stream: string, epoch: number, position: StreamPosition) =>
+    `Stream "${stream}": leader with epoch ${epoch}, reading from ${describePosition(position)}`,
+  steppedDown: (stream: string, why: string) => `Stream "${stream}": stepped down (${why})`,
+  fencedOut: (stream: string, epoch: number) =>
+    `Stream "${stream}": checkpoint for epoch ${epoch} rejected, a newer leader exists: stopped reading and publishing`,
+  streamRetry: (stream: string, error: unknown, delayMs: number) =>
+    `Stream "${stream}": change stream failed (${reason(error)}); reopening from the last position read in ${delayMs} ms`,
+  publishRetry: (stream: string, error: unknown, delayMs: number, events: number) =>
+    `Stream "${stream}": Kafka did not acknowledge ${events} events (${reason(error)}); retrying in ${delayMs} ms (the checkpoint does not move meanwhile)`,
+  kafkaConnectRetry: (stream: string, error: unknown, delayMs: number) =>
+    `Stream "${stream}": Kafka producer cannot connect (${reason(error)}); retrying in ${delayMs} ms`,
+  streamClosedWithoutInvalidate: (stream: string) =>
+    `Stream "${stream}": the server closed the change stream without an invalidate event (does the stream's pipeline filter out 'invalidate'?)`,
+  eventWithoutToken: (stream: string) =>
+    `Stream "${stream}": a change event has no resume token _id._data (the stream's pipeline must not change or remove _id)`,
+  streamRejected: (stream: string, error: unknown) =>
+    `Stream "${stream}" stopped: MongoDB rejected the change stream (${reason(error)}). Fix the stream's pipeline or options and restart.`,
+  historyLost: (stream: string, error: unknown, position: StreamPosition) =>
+    `Stream "${stream}" cannot resume from ${describePosition(position)}: ${reason(error)}. ` +
+    'The changes made after that point and before now are no longer in the oplog, so they were never published to Kafka.',
+  historyLostFail: (stream: string, checkpoints: string) =>
+    `Stream "${stream}" stopped (onHistoryLost: 'fail'); the listener reports unhealthy. To recover, either ` +
+    `set onHistoryLost: 'resnapshot' and restart (every current document is published as a 'snapshot' event, then the stream continues), ` +
+    `or rebuild the read models yourself and delete the document { _id: "${stream}" } from ${checkpoints} to continue from now. ` +
+    'To prevent it, size the oplog to cover the longest listener outage.',
+  resnapshotStart: (stream: string, operationTime: Timestamp) =>
+    `Stream "${stream}": resnapshot started at${clusterTimeText(operationTime)}; publishing every document as a 'snapshot' event`,
+  resnapshotDone: (stream: string, documents: number) =>
+    `Stream "${stream}": resnapshot published ${documents} documents; streaming from the recorded operation time`,
+  shutdownIncomplete: (stream: string, events: number, timeoutMs: number) =>
+    `Stream "${stream}": ${events} events not acknowledged by Kafka within ${timeoutMs} ms of shutdown; the next leader publishes them again`,
+  noOperationTime: () =>
+    'MongoDB did not report an operationTime (change streams need a replica set or a sharded cluster)',
+  leaderWorkFailed: (lease: string, error: unknown) =>
+    `Lease "${lease}": leader work failed (${reason(error)}); stepped down, campaigning again`,
+  leaseLost: (lease: string, why: string) => `Lease "${lease}" lost (${why}): stopped reading and publishing`,
+} as const;

@@ -1,0 +1,65 @@
+import type { ClientSession } from 'mongodb';
+
+/** The facts a {@link ChangeContext} is built from. */
+export interface ChangeContextInit {
+  eventId: string;
+  handlerId: string;
+  idempotencyKey: string;
+  topic: string;
+  partition: number;
+  offset: string;
+  epoch: number | undefined;
+  attempt: number;
+  maxAttempts: number;
+  session: ClientSession;
+  transactional: boolean;
+  key: string | undefined;
+  headers: Readonly<Record<string, string>>;
+}
+
+/**
+ * The second argument of every `@ChangeHandler` method: where the event came from, which attempt
+ * this is, and the MongoDB session to write with.
+ *
+ * @example
+ * async onOrder(event: InsertEvent<Order>, ctx: ChangeContext) {
+ *   await this.orders.insertOne(toReadModel(event.fullDocument), { session: ctx.session });
+ *   await this.mailer.send(mail, { idempotencyKey: ctx.idempotencyKey });
+ * }
+ */
+export class ChangeContext implements ChangeContextInit {
+  /** The event id (the resume token's `_data`): the same on every delivery of the event. */
+  readonly eventId!: string;
+  /** The handler's stable id (`@ChangeHandler({ id })`, default `<ClassName>.<methodName>`). */
+  readonly handlerId!: string;
+  /**
+   * Stable per (handler, event) across redeliveries and replicas. Pass it to outside systems
+   * (email provider, webhook receiver) so they drop repeats.
+   */
+  readonly idempotencyKey!: string;
+  /** Kafka topic, partition and offset of the message. */
+  readonly topic!: string;
+  readonly partition!: number;
+  readonly offset!: string;
+  /** Leader epoch that published the event (undefined for messages without the epoch header). */
+  readonly epoch!: number | undefined;
+  /** 1 on the first attempt of this delivery, up to `maxAttempts`. */
+  readonly attempt!: number;
+  readonly maxAttempts!: number;
+  /**
+   * The MongoDB session: pass it to every read-model write (`{ session: ctx.session }`). In a
+   * transactional handler those writes commit together with the processed-event marker, or not at all.
+   */
+  readonly session!: ClientSession;
+  /** Whether the handler runs inside a transaction (`@ChangeHandler({ transaction })`). */
+  readonly transactional!: boolean;
+  /** The Kafka message key (canonical EJSON of the documentKey). */
+  readonly key!: string | undefined;
+  /** The Kafka message headers, as strings. */
+  readonly headers!: Readonly<Record<string, string>>;
+
+  constructor(init: ChangeContextInit) {
+    Object.assign(this, init);
+    Object.freeze(this);
+  }
+}

@@ -1,0 +1,224 @@
+import type { EachBatchPayload, Kafka } from 'kafkajs';
+import { waitFor } from '../../../../test/support/wait';
+import { validateWorkerOptions } from '../interfaces/worker-options.interface';
+import type { ProcessedEventStore } from '../idempotency/processed-event.store';
+import type { ChangeDispatcher, DispatchReport } from './change-dispatcher';
+import { ChangeEventConsumer } from './change-event.consumer';
+import { ChangeHandlerRegistry, type ChangeHandlerRegistration } from './change-handler.registry';
+import type { ChangeMessage } from './change-message';
+import type { ConsumerOptions } from './consumer-options';
+import type { KafkaDeadLetterPublisher } from './kafka-dead-letter.publisher';
+
+function fakeKafka() {
+  const consumer = {
+    events: { GROUP_JOIN: 'join', CRASH: 'crash' },
+    on: jest.fn(),
+    connect: jest.fn(async () => undefined),
+    subscribe: jest.fn(async () => undefined),
+    run: jest.fn(async (_config: { eachBatch: (p: EachBatchPayload) => Promise<void> }) => undefined),
+    disconnect: jest.fn(async () => undefined),
+  };
+  const kafka = { consumer: jest.fn(() => consumer) };
+  return { kafka, consumer };
+}
+
+const registration = (topic: string): ChangeHandlerRegistration =>
+  ({ id: `h-${topic}`, label: 'H.h', topic, database: 'd', collection: 'c' }) as ChangeHandlerRegistration;
+
+function setup({ consumer = true, topics = ['cdc.d.a', 'cdc.d.b'], worker = {} } = {}) {
+  const options: ConsumerOptions = {
+    consumer,
+    worker: validateWorkerOptions({
+      groupId: 'g',
+      partitionConcurrency: 3,
+      kafka: { sessionTimeout: 7000, heartbeatInterval: 20 },
+      ...worker,
+    }),
+    streams: [],
+    excludeNamespaces: [],
+    kafka: { topicPrefix: 'cdc' },
+    storage: { database: 'lib', processed: 'p' },
+  };
+  const registry = new ChangeHandlerRegistry();
+  registry.register(topics.map(registration));
+  const dispatch = jest.fn<Promise<DispatchReport>, [ChangeMessage, { signal?: AbortSignal }]>(async () => ({
+    complete: true,
+    handlers: [],
+  }));
+  const store = { ensureIndexes: jest.fn(async () => undefined) };
+  const deadLetters = { connect: jest.fn(async () => undefined), disconnect: jest.fn(async () => undefined) };
+  const { kafka, consumer: kafkaConsumer } = fakeKafka();
+  const worker$ = new ChangeEventConsumer(
+    options,
+    kafka as unknown as Kafka,
+    registry,
+    { dispatch } as unknown as ChangeDispatcher,
+    store as unknown as ProcessedEventStore,
+    deadLetters as unknown as KafkaDeadLetterPublisher,
+  );
+  return { worker: worker$, kafka, kafkaConsumer, dispatch, store, deadLetters };
+}
+
+function batchPayload(offsets: string[], overrides: Partial<EachBatchPayload> = {}) {
+  const resolved: string[] = [];
+  const payload = {
+    batch: {
+      topic: 'cdc.d.a',
+      partition: 1,
+      messages: offsets.map((offset) => ({ offset, key: null, value: Buffer.from('v'), headers: {} })),
+    },
+    resolveOffset: jest.fn((offset: string) => void resolved.push(offset)),
+    heartbeat: jest.fn(async () => undefined),
+    commitOffsetsIfNecessary: jest.fn(async () => undefined),
+    isRunning: () => true,
+    isStale: () => false,
+    ...overrides,
+  } as unknown as EachBatchPayload;
+  return { payload, resolved };
+}
+
+async function started(s: ReturnType<typeof setup>) {
+  await s.worker.onApplicationBootstrap();
+  return s.kafkaConsumer.run.mock.calls[0][0].eachBatch;
+}
+
+describe('ChangeEventConsumer', () => {
+  it('does nothing with the consumer role off', async () => {
+    const s = setup({ consumer: false });
+    await s.worker.onApplicationBootstrap();
+    expect(s.kafka.consumer).not.toHaveBeenCalled();
+    expect(s.worker.status().state).toBe('off');
+  });
+
+  it('does not join a group when no handler exists', async () => {
+    const s = setup({ topics: [] });
+    await s.worker.onApplicationBootstrap();
+    expect(s.kafka.consumer).not.toHaveBeenCalled();
+  });
+
+  it("prepares markers and dead letters, then subscribes one group to its handlers' topics only", async () => {
+    const s = setup();
+    await s.worker.onApplicationBootstrap();
+    expect(s.store.ensureIndexes).toHaveBeenCalled();
+    expect(s.deadLetters.connect).toHaveBeenCalled();
+    expect(s.kafka.consumer).toHaveBeenCalledWith({
+      sessionTimeout: 7000,
+      heartbeatInterval: 20,
+      groupId: 'g',
+    });
+    expect(s.kafkaConsumer.subscribe).toHaveBeenCalledWith({
+      topics: ['cdc.d.a', 'cdc.d.b'],
+      fromBeginning: true,
+    });
+    expect(s.kafkaConsumer.run).toHaveBeenCalledWith(
+      expect.objectContaining({
+        autoCommit: true,
+        autoCommitInterval: 5000,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: 3,
+      }),
+    );
+    expect(s.worker.status()).toMatchObject({ state: 'running', groupId: 'g' });
+  });
+
+  it('reports stopped when kafkajs crashes without a restart, and stays running when it restarts', async () => {
+    const s = setup();
+    await s.worker.onApplicationBootstrap();
+    const onCrash = s.kafkaConsumer.on.mock.calls.find(([event]) => event === 'crash')![1] as (
+      e: unknown,
+    ) => void;
+    onCrash({ payload: { restart: true, error: new Error('rebalancing') } });
+    expect(s.worker.status().state).toBe('running');
+    onCrash({ payload: { restart: false, error: new Error('group coordinator gone') } });
+    expect(s.worker.status().state).toBe('stopped');
+  });
+
+  it('resolves each offset only after its message is complete, in order', async () => {
+    const s = setup();
+    const eachBatch = await started(s);
+    const { payload, resolved } = batchPayload(['10', '11', '12']);
+    await eachBatch(payload);
+    expect(s.dispatch.mock.calls.map(([m]) => [m.topic, m.partition, m.offset])).toEqual([
+      ['cdc.d.a', 1, '10'],
+      ['cdc.d.a', 1, '11'],
+      ['cdc.d.a', 1, '12'],
+    ]);
+    expect(resolved).toEqual(['10', '11', '12']);
+    expect(payload.commitOffsetsIfNecessary).toHaveBeenCalledTimes(3);
+  });
+
+  it('stops the batch at an incomplete message without resolving it', async () => {
+    const s = setup();
+    const eachBatch = await started(s);
+    s.dispatch
+      .mockResolvedValueOnce({ complete: true, handlers: [] })
+      .mockResolvedValueOnce({ complete: false, handlers: [] });
+    const { payload, resolved } = batchPayload(['1', '2', '3']);
+    await eachBatch(payload);
+    expect(s.dispatch).toHaveBeenCalledTimes(2);
+    expect(resolved).toEqual(['1']);
+  });
+
+  it('stops taking messages when kafkajs stops or the partition went stale', async () => {
+    const s = setup();
+    const eachBatch = await started(s);
+    let running = true;
+    s.dispatch.mockImplementation(async () => {
+      running = false;
+      return { complete: true, handlers: [] };
+    });
+    const { payload, resolved } = batchPayload(['1', '2'], { isRunning: () => running });
+    await eachBatch(payload);
+    expect(resolved).toEqual(['1']);
+    const stale = batchPayload(['3'], { isStale: () => true });
+    await eachBatch(stale.payload);
+    expect(stale.resolved).toEqual([]);
+  });
+
+  it('heartbeats during a long handler and rethrows a heartbeat failure once the message is resolved', async () => {
+    const s = setup();
+    const eachBatch = await started(s);
+    const rebalancing = new Error('The group is rebalancing');
+    const heartbeat = jest.fn().mockRejectedValue(rebalancing);
+    let release!: () => void;
+    s.dispatch.mockImplementation(
+      () =>
+        new Promise<DispatchReport>((resolve) => {
+          release = () => resolve({ complete: true, handlers: [] });
+        }),
+    );
+    const { payload, resolved } = batchPayload(['1', '2'], { heartbeat });
+    const running = eachBatch(payload);
+    await waitFor(() => heartbeat.mock.calls.length > 0, { what: 'a heartbeat during the handler' });
+    release();
+    await expect(running).rejects.toBe(rebalancing);
+    expect(resolved).toEqual(['1']);
+  });
+
+  it('drains on shutdown: interrupts retry waits, disconnects (which commits), then closes the dead-letter producer', async () => {
+    const s = setup();
+    await s.worker.onApplicationBootstrap();
+    const signal = new Promise<AbortSignal>((resolve) => {
+      s.dispatch.mockImplementation(async (_m, control) => {
+        resolve(control.signal!);
+        return { complete: true, handlers: [] };
+      });
+    });
+    await s.kafkaConsumer.run.mock.calls[0][0].eachBatch(batchPayload(['1']).payload);
+    expect((await signal).aborted).toBe(false);
+    await s.worker.beforeApplicationShutdown();
+    expect((await signal).aborted).toBe(true);
+    expect(s.kafkaConsumer.disconnect).toHaveBeenCalled();
+    expect(s.deadLetters.disconnect).toHaveBeenCalled();
+    expect(s.worker.status().state).toBe('stopped');
+  });
+
+  it('gives up waiting after shutdownTimeoutMs when a handler hangs', async () => {
+    const s = setup({ worker: { shutdownTimeoutMs: 20 } });
+    await s.worker.onApplicationBootstrap();
+    s.kafkaConsumer.disconnect.mockReturnValue(new Promise(() => undefined));
+    await s.worker.beforeApplicationShutdown();
+    expect(s.deadLetters.disconnect).toHaveBeenCalled();
+    expect(s.worker.status().state).toBe('stopped');
+  });
+});

@@ -1,0 +1,182 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
+import type { Consumer, EachBatchPayload, IMemberAssignment, Kafka } from 'kafkajs';
+import { CHANGE_STREAM_KAFKA, CHANGE_STREAM_OPTIONS } from '../change-stream.constants';
+import { ProcessedEventStore } from '../idempotency/processed-event.store';
+import { withTimeout } from '../utils/timers';
+import { ChangeDispatcher } from './change-dispatcher';
+import { ChangeHandlerRegistry } from './change-handler.registry';
+import type { ConsumerOptions } from './consumer-options';
+import { describeError } from './dead-letter';
+import { KafkaDeadLetterPublisher } from './kafka-dead-letter.publisher';
+
+/** What the worker is doing, for health checks. */
+export interface ConsumerStatus {
+  /** `off`: consumer role disabled or no handlers. `draining`/`stopped`: shutdown. */
+  state: 'off' | 'starting' | 'running' | 'draining' | 'stopped';
+  groupId: string;
+  topics: string[];
+  /** Partitions assigned at the last group join, by topic. */
+  assignment: IMemberAssignment;
+}
+
+const DEFAULT_HEARTBEAT_INTERVAL_MS = 3_000;
+
+/**
+ * The worker role: one kafkajs consumer in `worker.groupId`, subscribed to the topics of the
+ * discovered handlers only. Each partition is handled in order, up to `worker.partitionConcurrency`
+ * partitions at once; an offset is resolved only after every handler is done with its message
+ * (effect committed, skipped as duplicate, or dead-lettered), and committed after that.
+ *
+ * Lifecycle: onApplicationBootstrap connects, subscribes and runs; beforeApplicationShutdown stops
+ * fetching, lets the handlers in flight finish (retry waits are cut short and their messages left
+ * uncommitted), commits, leaves the group and disconnects. Internal.
+ */
+@Injectable()
+export class ChangeEventConsumer implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('ChangeStream');
+  private readonly drain = new AbortController();
+  private consumer: Consumer | undefined;
+  private state: ConsumerStatus['state'] = 'off';
+  private assignment: IMemberAssignment = {};
+
+  constructor(
+    @Inject(CHANGE_STREAM_OPTIONS) private readonly options: ConsumerOptions,
+    @Inject(CHANGE_STREAM_KAFKA) private readonly kafka: Kafka,
+    private readonly registry: ChangeHandlerRegistry,
+    private readonly dispatcher: ChangeDispatcher,
+    private readonly store: ProcessedEventStore,
+    private readonly deadLetters: KafkaDeadLetterPublisher,
+  ) {}
+
+  status(): ConsumerStatus {
+    return {
+      state: this.state,
+      groupId: this.options.worker.groupId,
+      topics: this.registry.topics(),
+      assignment: this.assignment,
+    };
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (!this.options.consumer) return;
+    const topics = this.registry.topics();
+    if (topics.length === 0) {
+      this.logger.warn('consumer role is on but no @ChangeHandler was found: not joining a consumer group');
+      return;
+    }
+    this.state = 'starting';
+    const { worker } = this.options;
+    await this.store.ensureIndexes();
+    await this.deadLetters.connect();
+    const consumer = this.kafka.consumer({ ...worker.kafka, groupId: worker.groupId });
+    this.consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      this.assignment = payload.memberAssignment;
+      this.logger.log(`joined group ${payload.groupId}: ${describeAssignment(payload.memberAssignment)}`);
+    });
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      this.logger.error(
+        `Kafka consumer crashed (restart: ${payload.restart}): ${describeError(payload.error)}`,
+      );
+      // NOTE: without a restart kafkajs has given up for good; say so, so /health goes DOWN.
+      if (!payload.restart) {
+        this.state = 'stopped';
+        this.assignment = {};
+      }
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics, fromBeginning: worker.fromBeginning });
+    await consumer.run({
+      autoCommit: true,
+      autoCommitInterval: worker.commitIntervalMs,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: worker.partitionConcurrency,
+      eachBatch: (payload) => this.consumeBatch(payload),
+    });
+    this.state = 'running';
+    this.logger.log(`consuming ${topics.join(', ')} in group ${worker.groupId}`);
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    const consumer = this.consumer;
+    if (!consumer) return;
+    this.consumer = undefined;
+    this.state = 'draining';
+    this.drain.abort();
+    const { shutdownTimeoutMs } = this.options.worker;
+    try {
+      // NOTE: kafkajs disconnect = stop fetching, wait for the batch in flight, commit resolved offsets, leave the group.
+      await withTimeout(consumer.disconnect(), shutdownTimeoutMs, 'draining the change consumer');
+    } catch (error) {
+      this.logger.warn(
+        `${describeError(error)}; unfinished messages stay uncommitted and will be redelivered`,
+      );
+    }
+    await this.deadLetters
+      .disconnect()
+      .catch((error) => this.logger.warn(`dead-letter producer: ${describeError(error)}`));
+    this.state = 'stopped';
+  }
+
+  private async consumeBatch({
+    batch,
+    resolveOffset,
+    heartbeat,
+    commitOffsetsIfNecessary,
+    isRunning,
+    isStale,
+  }: EachBatchPayload): Promise<void> {
+    const { topic, partition } = batch;
+    for (const message of batch.messages) {
+      if (!isRunning() || isStale() || this.drain.signal.aborted) break;
+      const { result, heartbeatError } = await this.keepingAlive(heartbeat, () =>
+        this.dispatcher.dispatch(
+          {
+            topic,
+            partition,
+            offset: message.offset,
+            key: message.key,
+            value: message.value,
+            headers: message.headers ?? {},
+          },
+          { signal: this.drain.signal },
+        ),
+      );
+      if (!result.complete) break;
+      resolveOffset(message.offset);
+      // NOTE: a heartbeat failed during the handler (usually a rebalance): the effect is durable and its
+      // offset resolved; kafkajs commits what it can and rejoins, and a repeat is skipped by its marker.
+      if (heartbeatError) throw heartbeatError;
+      await commitOffsetsIfNecessary();
+      await heartbeat();
+    }
+  }
+
+  /** Runs `work` while heartbeating, so a long handler or retry wait does not cost the group membership. */
+  private async keepingAlive<T>(
+    heartbeat: () => Promise<void>,
+    work: () => Promise<T>,
+  ): Promise<{ result: T; heartbeatError: unknown }> {
+    let heartbeatError: unknown;
+    const interval = this.options.worker.kafka.heartbeatInterval ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
+    const timer = setInterval(() => {
+      heartbeat().catch((error: unknown) => (heartbeatError ??= error));
+    }, interval);
+    try {
+      return { result: await work(), heartbeatError };
+    } finally {
+      clearInterval(timer);
+    }
+  }
+}
+
+function describeAssignment(assignment: IMemberAssignment): string {
+  const parts = Object.entries(assignment).map(([topic, partitions]) => `${topic}[${partitions.join(',')}]`);
+  return parts.length ? parts.join(' ') : 'no partitions';
+}

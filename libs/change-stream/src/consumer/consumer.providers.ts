@@ -1,0 +1,40 @@
+import type { Provider } from '@nestjs/common';
+import { ChangeHandlerMetadataAccessor } from '../change-handler-metadata.accessor';
+import { ChangeHandlerExplorer } from '../change-handler.explorer';
+import { EffectExecutor } from '../idempotency/effect-executor';
+import { MongoEffectExecutor } from '../idempotency/mongo-effect.executor';
+import { ProcessedEventStore } from '../idempotency/processed-event.store';
+import { ChangeDispatcher } from './change-dispatcher';
+import { ChangeEventConsumer } from './change-event.consumer';
+import { ChangeHandlerRegistry } from './change-handler.registry';
+import { DeadLetterSink } from './dead-letter';
+import { HandlerInvokerFactory } from './handler-invoker.factory';
+import { KafkaDeadLetterPublisher } from './kafka-dead-letter.publisher';
+import { RetryTimer, SleepRetryTimer } from './retry-timer';
+
+/**
+ * Discovery and dispatch, shared by the module and the testing kit: they need CHANGE_STREAM_OPTIONS,
+ * an EffectExecutor, a DeadLetterSink and a RetryTimer, and DiscoveryModule imported.
+ */
+export const handlerProviders: Provider[] = [
+  ChangeHandlerMetadataAccessor,
+  ChangeHandlerRegistry,
+  HandlerInvokerFactory,
+  ChangeHandlerExplorer,
+  ChangeDispatcher,
+];
+
+/**
+ * The worker role's providers, spread into ChangeStreamModule's providers (which imports
+ * DiscoveryModule and provides CHANGE_STREAM_OPTIONS, CHANGE_STREAM_MONGO_CLIENT, CHANGE_STREAM_KAFKA).
+ * With `consumer: false` they are created but do no I/O.
+ */
+export const consumerProviders: Provider[] = [
+  ...handlerProviders,
+  ProcessedEventStore,
+  { provide: EffectExecutor, useClass: MongoEffectExecutor },
+  KafkaDeadLetterPublisher,
+  { provide: DeadLetterSink, useExisting: KafkaDeadLetterPublisher },
+  { provide: RetryTimer, useClass: SleepRetryTimer },
+  ChangeEventConsumer,
+];

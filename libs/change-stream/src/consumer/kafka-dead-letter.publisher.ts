@@ -1,0 +1,41 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Kafka, Producer } from 'kafkajs';
+import { CHANGE_STREAM_KAFKA, CHANGE_STREAM_OPTIONS } from '../change-stream.constants';
+import type { ConsumerOptions } from './consumer-options';
+import { DeadLetterSink, deadLetterRecord, type DeadLetter } from './dead-letter';
+
+/** Publishes dead letters to `<topic><worker.deadLetterSuffix>` and waits for all in-sync replicas. Internal. */
+@Injectable()
+export class KafkaDeadLetterPublisher extends DeadLetterSink {
+  private producer: Producer | undefined;
+
+  constructor(
+    @Inject(CHANGE_STREAM_KAFKA) private readonly kafka: Kafka,
+    @Inject(CHANGE_STREAM_OPTIONS) private readonly options: ConsumerOptions,
+  ) {
+    super();
+  }
+
+  async connect(): Promise<void> {
+    this.producer ??= this.kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: true,
+    });
+    await this.producer.connect();
+  }
+
+  async send(letter: DeadLetter): Promise<void> {
+    if (!this.producer) throw new Error('the dead-letter producer is not connected');
+    const { topic, message } = deadLetterRecord(letter, {
+      suffix: this.options.worker.deadLetterSuffix,
+      groupId: this.options.worker.groupId,
+    });
+    await this.producer.send({ topic, messages: [message], acks: -1 });
+  }
+
+  async disconnect(): Promise<void> {
+    await this.producer?.disconnect();
+    this.producer = undefined;
+  }
+}

@@ -1,0 +1,67 @@
+import type { Document } from 'bson';
+import { CHANGE_HANDLER_METADATA } from '../change-stream.constants';
+import type { ChangeEvent, ChangeOperationType } from '../events/change-event.interface';
+import type { RetryPolicy } from '../interfaces/worker-options.interface';
+
+/** Options of {@link ChangeHandler}. */
+export interface ChangeHandlerOptions<T extends Document = Document> {
+  /** Only events of these operation types reach the handler. Default: every type. */
+  operationTypes?: readonly ChangeOperationType[];
+  /**
+   * A further filter, run after `operationTypes`; the handler runs when it returns true. A filter
+   * that throws counts as a failed attempt (retried, then dead-lettered).
+   */
+  filter?: (event: ChangeEvent<T>) => boolean;
+  /** Overrides parts of `worker.retry` for this handler. */
+  retry?: Partial<RetryPolicy>;
+  /**
+   * true (default `worker.transaction`, itself true): the handler runs inside a MongoDB transaction
+   * together with its processed-event marker, so its writes through `ctx.session` take effect once.
+   * false: for handlers whose effect is outside MongoDB (email, webhook); the marker is written
+   * after the handler returns and `ctx.idempotencyKey` lets the receiving side drop repeats.
+   */
+  transaction?: boolean;
+  /** Database of `collection`. Default: `worker.database`, else the one watched stream of that collection. */
+  database?: string;
+  /** Consume this topic instead of the collection's topic (e.g. a stream published under a custom name). */
+  topic?: string;
+  /**
+   * Stable handler id: part of the processed-event marker and of `ctx.idempotencyKey`.
+   * Default `<ClassName>.<methodName>`. Set it before renaming the class or the method, or the
+   * events in flight during the deploy are treated as new by the renamed handler.
+   */
+  id?: string;
+}
+
+/** What @ChangeHandler stores on a method (one entry per decorator; a method may carry several). */
+export interface ChangeHandlerMetadata extends ChangeHandlerOptions {
+  collection: string;
+}
+
+/**
+ * Marks a provider method as a handler of the change events of `collection`. The method receives
+ * `(event: ChangeEvent<T>, ctx: ChangeContext)` on worker replicas (`consumer: true`). Several
+ * handlers may watch one collection; one method may carry several @ChangeHandler decorators.
+ *
+ * @example
+ * @Injectable()
+ * export class OrderTotals {
+ *   @ChangeHandler<Order>('orders', { operationTypes: ['insert', 'update'] })
+ *   async onOrder(event: ChangeEventOf<Order, 'insert' | 'update'>, ctx: ChangeContext) {
+ *     await this.totals.updateOne({ _id: event.documentKey._id }, { $inc: { n: 1 } }, { session: ctx.session });
+ *   }
+ * }
+ */
+export function ChangeHandler<T extends Document = Document>(
+  collection: string,
+  options: ChangeHandlerOptions<T> = {},
+): MethodDecorator {
+  return (_target, _key, descriptor) => {
+    const method = descriptor.value as object;
+    const existing: ChangeHandlerMetadata[] = Reflect.getMetadata(CHANGE_HANDLER_METADATA, method) ?? [];
+    const entry = { ...(options as ChangeHandlerOptions), collection };
+    // NOTE: decorators apply bottom-up; unshift keeps the entries in source order.
+    Reflect.defineMetadata(CHANGE_HANDLER_METADATA, [entry, ...existing], method);
+    return descriptor;
+  };
+}

@@ -1,0 +1,119 @@
+import type { ChangeStreamReport } from './change-stream.inspector';
+
+/** Thresholds of {@link assessHealth}. Every one is optional: unset means never DOWN for that reason. */
+export interface ChangeStreamHealthOptions {
+  /**
+   * A leader that has not read from its change stream for longer than this is DOWN (a getMore
+   * returns at least every `relay.maxAwaitTimeMs`, even on an idle stream, so silence means stuck).
+   * Default: 60 000 ms.
+   */
+  maxReadSilenceMs?: number;
+  /** A leader whose checkpoint was not written for longer than this is DOWN. Default: unset. */
+  maxCheckpointAgeMs?: number;
+}
+
+/** One stream of the health details. */
+export interface StreamHealth {
+  name: string;
+  role: string;
+  epoch: number | null;
+  /** ms the held lease is still valid (leader only). */
+  leaseValidForMs: number | null;
+  /** now - cluster time of the last checkpointed event (any replica: read from the checkpoint). */
+  lagMs: number | null;
+  /** ms since this replica last read from the stream (leader only). */
+  lastReadAgoMs: number | null;
+  /** ms since the checkpoint was last written (by whichever leader). */
+  checkpointAgeMs: number | null;
+  inFlightEvents: number;
+  stoppedReason: string | null;
+  lastError: string | null;
+}
+
+/** The health verdict and the details the indicator reports. */
+export interface ChangeStreamHealth {
+  up: boolean;
+  /** Why it is DOWN (empty when up). */
+  problems: string[];
+  roles: { listener: boolean; consumer: boolean };
+  instanceId: string;
+  /** `leader` when this replica leads at least one stream, else `standby` (or `off`). */
+  leadership: 'leader' | 'standby' | 'off';
+  streams: StreamHealth[];
+  consumer: { state: string; groupId: string; topics: string[]; assignedPartitions: number } | null;
+  oplogWindowMs: number | null;
+}
+
+const DEFAULT_MAX_READ_SILENCE_MS = 60_000;
+const ago = (date: Date | null, now: number): number | null =>
+  date ? Math.max(0, now - date.getTime()) : null;
+
+/**
+ * Decides UP or DOWN from a report. DOWN when: a stream was stopped by policy (history lost with
+ * `onHistoryLost: 'fail'`, a rejected pipeline); a leader holds an expired lease, or read nothing for
+ * `maxReadSilenceMs`, or checkpointed nothing for `maxCheckpointAgeMs`; the consumer is draining or
+ * stopped. A standby is UP: it is ready to take over.
+ */
+export function assessHealth(
+  report: ChangeStreamReport,
+  roles: { listener: boolean; consumer: boolean },
+  { maxReadSilenceMs = DEFAULT_MAX_READ_SILENCE_MS, maxCheckpointAgeMs }: ChangeStreamHealthOptions = {},
+): ChangeStreamHealth {
+  const now = report.at.getTime();
+  const problems: string[] = [];
+  const streams = report.listener.streams.map((s): StreamHealth => {
+    const checkpoint = report.checkpoints.find((c) => c.stream === s.name);
+    const health: StreamHealth = {
+      name: s.name,
+      role: s.role,
+      epoch: s.epoch,
+      leaseValidForMs: s.role === 'leader' && s.leaseValidUntil !== null ? s.leaseValidUntil - now : null,
+      lagMs: ago(checkpoint?.eventTime ?? null, now),
+      lastReadAgoMs: s.role === 'leader' ? ago(s.lastReadAt, now) : null,
+      checkpointAgeMs: ago(checkpoint?.savedAt ?? null, now),
+      inFlightEvents: s.inFlightEvents,
+      stoppedReason: s.stoppedReason,
+      lastError: s.lastError ? `${s.lastError.message} (${s.lastError.at.toISOString()})` : null,
+    };
+    if (s.stoppedReason) problems.push(`stream "${s.name}" stopped: ${s.stoppedReason}`);
+    if (s.role === 'leader') {
+      if (health.leaseValidForMs !== null && health.leaseValidForMs <= 0) {
+        problems.push(`stream "${s.name}": leader with an expired lease`);
+      }
+      if (health.lastReadAgoMs !== null && health.lastReadAgoMs > maxReadSilenceMs) {
+        problems.push(`stream "${s.name}": nothing read for ${health.lastReadAgoMs} ms`);
+      }
+      if (maxCheckpointAgeMs !== undefined && (health.checkpointAgeMs ?? 0) > maxCheckpointAgeMs) {
+        problems.push(`stream "${s.name}": checkpoint ${health.checkpointAgeMs} ms old`);
+      }
+    }
+    return health;
+  });
+
+  const consumer = report.consumer && {
+    state: report.consumer.state,
+    groupId: report.consumer.groupId,
+    topics: report.consumer.topics,
+    assignedPartitions: Object.values(report.consumer.assignment).reduce((n, parts) => n + parts.length, 0),
+  };
+  if (consumer && (consumer.state === 'draining' || consumer.state === 'stopped')) {
+    problems.push(`consumer ${consumer.state}`);
+  }
+
+  const leadership = !roles.listener
+    ? 'off'
+    : streams.some((s) => s.role === 'leader')
+      ? 'leader'
+      : 'standby';
+  const oplog = report.oplog;
+  return {
+    up: problems.length === 0,
+    problems,
+    roles,
+    instanceId: report.listener.instanceId,
+    leadership,
+    streams,
+    consumer,
+    oplogWindowMs: oplog ? oplog.last.getTime() - oplog.first.getTime() : null,
+  };
+}

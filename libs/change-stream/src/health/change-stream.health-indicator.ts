@@ -1,0 +1,42 @@
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
+import { assessHealth, type ChangeStreamHealthOptions } from './change-stream-health';
+import { ChangeStreamInspector } from './change-stream.inspector';
+
+/** Injection token of the {@link ChangeStreamHealthOptions} (optional). */
+export const CHANGE_STREAM_HEALTH_OPTIONS = Symbol('CHANGE_STREAM_HEALTH_OPTIONS');
+
+/**
+ * A @nestjs/terminus indicator of this replica's change-stream roles: role, leader or standby,
+ * lease validity, lag, checkpoint age and consumer state per stream; DOWN after history was lost,
+ * when the listener was stopped by its policy, when a leader is stuck, or while the consumer drains.
+ *
+ * @example
+ * @Get('health') @HealthCheck()
+ * check() { return this.health.check([() => this.changeStream.isHealthy()]); }
+ */
+@Injectable()
+export class ChangeStreamHealthIndicator {
+  constructor(
+    private readonly indicator: HealthIndicatorService,
+    private readonly inspector: ChangeStreamInspector,
+    @Optional()
+    @Inject(CHANGE_STREAM_HEALTH_OPTIONS)
+    private readonly options: ChangeStreamHealthOptions = {},
+  ) {}
+
+  async isHealthy<const Key extends string = 'changeStream'>(
+    key: Key = 'changeStream' as Key,
+  ): Promise<HealthIndicatorResult<Key>> {
+    const session = this.indicator.check(key);
+    const { listener, consumer } = this.inspector.options;
+    let health;
+    try {
+      health = assessHealth(await this.inspector.inspect(), { listener, consumer }, this.options);
+    } catch (error) {
+      return session.down({ problems: [`cannot read the change-stream state: ${(error as Error).message}`] });
+    }
+    const { up, ...details } = health;
+    return up ? session.up(details) : session.down(details);
+  }
+}

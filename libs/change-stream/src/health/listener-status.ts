@@ -1,0 +1,93 @@
+import { Injectable } from '@nestjs/common';
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+
+/** Where a stream's relay stands on this replica. */
+export type StreamRole = 'starting' | 'standby' | 'leader' | 'stopped';
+
+/** The live state of one stream's relay on this replica (read by the health indicator and metrics). */
+export interface StreamStatus {
+  readonly name: string;
+  role: StreamRole;
+  /** Local time (ms since the epoch) the held lease is valid until; null when not leader. */
+  leaseValidUntil: number | null;
+  /** Epoch of the current (or last) leadership term. */
+  epoch: number | null;
+  lastReadAt: Date | null;
+  lastPublishedAt: Date | null;
+  lastCheckpointAt: Date | null;
+  /** Events read but not yet acknowledged by Kafka. */
+  inFlightEvents: number;
+  inFlightBytes: number;
+  /** Counters since start (for metrics). */
+  eventsPublished: number;
+  checkpointsWritten: number;
+  /** Kafka sends that failed (each is retried with backoff; the checkpoint waits). */
+  publishFailures: number;
+  leaderTerms: number;
+  /** Set when a policy stopped the stream (history lost with onHistoryLost 'fail', a rejected pipeline). */
+  stoppedReason: string | null;
+  /** The last error met (the relay retries it unless stoppedReason is set). */
+  lastError: { message: string; at: Date } | null;
+}
+
+/** A snapshot of this replica's listener role. */
+export interface ListenerStatus {
+  /** False when the module runs with `listener: false`. */
+  enabled: boolean;
+  /** This replica's id in leases and checkpoints (`<host>-<pid>-<random>`). */
+  instanceId: string;
+  /** False when any stream was stopped by policy. */
+  healthy: boolean;
+  streams: StreamStatus[];
+}
+
+/**
+ * The listener's state hooks: relays write here, the health indicator and metrics read `snapshot()`.
+ * Injectable; one per module.
+ */
+@Injectable()
+export class ChangeStreamStatus {
+  /** This replica's id, written into leases and checkpoints. */
+  readonly instanceId = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  private readonly streams = new Map<string, StreamStatus>();
+  private enabled = false;
+
+  /** A copy of the current state. */
+  snapshot(): ListenerStatus {
+    const streams = [...this.streams.values()].map((s) => ({ ...s }));
+    return {
+      enabled: this.enabled,
+      instanceId: this.instanceId,
+      healthy: streams.every((s) => !s.stoppedReason),
+      streams,
+    };
+  }
+
+  /** @internal The mutable record of one stream (created on first use). */
+  stream(name: string): StreamStatus {
+    this.enabled = true;
+    let status = this.streams.get(name);
+    if (!status) {
+      status = {
+        name,
+        role: 'starting',
+        leaseValidUntil: null,
+        epoch: null,
+        lastReadAt: null,
+        lastPublishedAt: null,
+        lastCheckpointAt: null,
+        inFlightEvents: 0,
+        inFlightBytes: 0,
+        eventsPublished: 0,
+        checkpointsWritten: 0,
+        publishFailures: 0,
+        leaderTerms: 0,
+        stoppedReason: null,
+        lastError: null,
+      };
+      this.streams.set(name, status);
+    }
+    return status;
+  }
+}

@@ -1,0 +1,76 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { ClientSession, MongoClient, TransactionOptions } from 'mongodb';
+import { CHANGE_STREAM_MONGO_CLIENT } from '../change-stream.constants';
+import { EffectExecutor, type EffectOutcome } from './effect-executor';
+import { ProcessedEventStore, type ProcessedMarker } from './processed-event.store';
+
+/** Thrown inside the transaction to abort it when the marker already exists. */
+class AlreadyProcessed extends Error {}
+
+/** Majority reads and writes: a committed effect survives a primary failover. */
+const TRANSACTION_OPTIONS: TransactionOptions = {
+  readConcern: { level: 'majority' },
+  writeConcern: { w: 'majority' },
+  readPreference: 'primary',
+};
+
+/**
+ * The exactly-once effect: each invocation runs in a MongoDB transaction that first inserts the
+ * processed-event marker (unique on handler id + event id) and then runs the handler's writes.
+ * A redelivered event finds its marker, the transaction aborts, nothing runs twice. Two workers
+ * racing on one event conflict on the marker's index entry; the driver retries the loser
+ * (TransientTransactionError), which then finds the marker. Internal.
+ */
+@Injectable()
+export class MongoEffectExecutor extends EffectExecutor {
+  constructor(
+    @Inject(CHANGE_STREAM_MONGO_CLIENT) private readonly client: MongoClient,
+    private readonly store: ProcessedEventStore,
+  ) {
+    super();
+  }
+
+  async run(
+    marker: ProcessedMarker,
+    transactional: boolean,
+    effect: (session: ClientSession) => Promise<unknown>,
+  ): Promise<EffectOutcome> {
+    const session = this.client.startSession();
+    try {
+      return transactional
+        ? await this.inTransaction(session, marker, effect)
+        : await this.afterEffect(session, marker, effect);
+    } finally {
+      await session.endSession();
+    }
+  }
+
+  private async inTransaction(
+    session: ClientSession,
+    marker: ProcessedMarker,
+    effect: (session: ClientSession) => Promise<unknown>,
+  ): Promise<EffectOutcome> {
+    try {
+      await session.withTransaction(async () => {
+        if (!(await this.store.insert(marker, session))) throw new AlreadyProcessed();
+        await effect(session);
+      }, TRANSACTION_OPTIONS);
+      return 'applied';
+    } catch (error) {
+      if (error instanceof AlreadyProcessed) return 'duplicate';
+      throw error;
+    }
+  }
+
+  /** At-least-once: a crash between the effect and the marker repeats the effect on redelivery. */
+  private async afterEffect(
+    session: ClientSession,
+    marker: ProcessedMarker,
+    effect: (session: ClientSession) => Promise<unknown>,
+  ): Promise<EffectOutcome> {
+    if (await this.store.exists(marker, session)) return 'duplicate';
+    await effect(session);
+    await this.store.insert(marker, session);
+    return 'applied';
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * nest-change-stream: MongoDB change streams to Kafka for NestJS, leader-elected with epoch-fenced
+ * checkpoints, consumed by workers with exactly-once read-model effects.
+ * Test helpers for handlers live in `nest-change-stream/testing`.
+ */
+
+// Module and options
+export { ChangeStreamModule } from './change-stream.module';
+export { DEFAULTS, topicFor } from './change-stream.options';
+export type {
+  ChangeStreamModuleOptions,
+  MongoConnectionOptions,
+  KafkaConnectionOptions,
+  RedisConnectionOptions,
+  LeaseOptions,
+  StreamOptions,
+  StorageOptions,
+  RelayOptions,
+  Namespace,
+  ResolvedChangeStreamOptions,
+  ResolvedStream,
+} from './interfaces/change-stream-options.interface';
+export type { WorkerOptions, RetryPolicy } from './interfaces/worker-options.interface';
+export { WORKER_DEFAULTS } from './interfaces/worker-options.interface';
+export {
+  CHANGE_STREAM_KAFKA,
+  CHANGE_STREAM_MONGO_CLIENT,
+  CHANGE_STREAM_OPTIONS,
+} from './change-stream.constants';
+
+// Listener state (health and metrics read it)
+export { ChangeStreamStatus } from './health/listener-status';
+export type { ListenerStatus, StreamStatus, StreamRole } from './health/listener-status';
+
+// Handlers
+export { ChangeHandler } from './decorators/change-handler.decorator';
+export type { ChangeHandlerOptions } from './decorators/change-handler.decorator';
+export { ChangeContext } from './consumer/change-context';
+export type * from './events/change-event.interface';
+export { CHANGE_OPERATION_TYPES } from './events/change-event.interface';
+
+// Wire format (for consumers outside NestJS)
+export { CHANGE_EVENT_HEADERS, CHANGE_EVENT_SCHEMA_VERSION } from './events/change-event.headers';
+export {
+  decodeChangeEvent,
+  encodeChangeEvent,
+  formatClusterTime,
+  parseClusterTime,
+} from './events/change-event.codec';
+export type { DecodedChangeEvent, EncodedChangeEvent } from './events/change-event.codec';
+export { defaultTopic, deadLetterTopic } from './events/topic-naming';
+export { DEAD_LETTER_HEADERS } from './consumer/dead-letter.headers';
+
+// Errors
+export { InvalidOptionsError } from './errors/invalid-options.error';
+export { FencedOutError } from './errors/fenced-out.error';
+export { HistoryLostError } from './errors/history-lost.error';
+export { LeaseLostError } from './errors/lease-lost.error';
+export { StreamRejectedError } from './errors/stream-rejected.error';
+export { UndecodableMessageError } from './errors/undecodable-message.error';
+export { InvalidChangeHandlerError } from './errors/invalid-change-handler.error';
+export { ChangeHandlerScopeError } from './errors/change-handler-scope.error';
+
+// Health (@nestjs/terminus) and metrics (prom-client)
+export { ChangeStreamHealthModule } from './health/change-stream-health.module';
+export {
+  ChangeStreamHealthIndicator,
+  CHANGE_STREAM_HEALTH_OPTIONS,
+} from './health/change-stream.health-indicator';
+export { assessHealth } from './health/change-stream-health';
+export type {
+  ChangeStreamHealth,
+  ChangeStreamHealthOptions,
+  StreamHealth,
+} from './health/change-stream-health';
+export { ChangeStreamInspector } from './health/change-stream.inspector';
+export type { ChangeStreamReport, CheckpointInfo, OplogWindow } from './health/change-stream.inspector';
+export { ChangeStreamMetricsModule } from './metrics/change-stream-metrics.module';
+export { ChangeStreamMetrics, CHANGE_STREAM_METRICS_OPTIONS } from './metrics/change-stream.metrics';
+export type { ChangeStreamMetricsOptions } from './metrics/change-stream.metrics';
+export { ChangeHandlerMetricsInterceptor } from './metrics/change-handler-metrics.interceptor';

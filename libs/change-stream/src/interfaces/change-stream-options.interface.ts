@@ -1,0 +1,244 @@
+import type { Document, Timestamp } from 'bson';
+import type { Redis, RedisOptions } from 'ioredis';
+import type { CompressionTypes, Kafka, KafkaConfig, ProducerConfig } from 'kafkajs';
+import type { MongoClient, MongoClientOptions } from 'mongodb';
+import type { ResolvedWorkerOptions, WorkerOptions } from './worker-options.interface';
+
+/**
+ * Where the library finds MongoDB. Give exactly one of `uri`, `client` or `connection`.
+ * The library closes only a client it created from `uri`.
+ */
+export interface MongoConnectionOptions {
+  /** A MongoDB connection string (a replica set or sharded cluster: change streams need one). */
+  uri?: string;
+  /** Options for the MongoClient created from `uri`. */
+  clientOptions?: MongoClientOptions;
+  /** An existing MongoClient (yours to close). */
+  client?: MongoClient;
+  /**
+   * An existing mongoose Connection (or anything with `getClient()`); its MongoClient is used, so
+   * handler writes and the library's processed markers share one client and one transaction.
+   */
+  connection?: { getClient(): MongoClient };
+}
+
+/**
+ * Where the library finds Kafka. Give `brokers` (a kafkajs client is created; `clientId`, `ssl`,
+ * `sasl` and the other kafkajs settings pass through) or an existing kafkajs `client`.
+ */
+export interface KafkaConnectionOptions extends Partial<Omit<KafkaConfig, 'brokers'>> {
+  /** Bootstrap brokers, `host:port`. */
+  brokers?: string[];
+  /** An existing kafkajs `Kafka` instance. */
+  client?: Kafka;
+  /** Prefix of the default topic names `<topicPrefix>.<db>.<collection>`. Default: `'cdc'`. */
+  topicPrefix?: string;
+  /**
+   * Extra producer settings for the listener. The library always sets `idempotent: true` and
+   * `maxInFlightRequests: 1` and sends with `acks: -1` (all in-sync replicas).
+   */
+  producer?: Omit<ProducerConfig, 'idempotent' | 'maxInFlightRequests' | 'transactionalId'>;
+  /** Compression of produced batches. Default: none. */
+  compression?: CompressionTypes;
+}
+
+/** Redis for the Redlock lease: URLs (clients created and closed by the library) or existing ioredis clients. */
+export interface RedisConnectionOptions {
+  /** One URL per independent Redis server (`redis://host:port`); 3 or 5 for a fault-tolerant quorum. */
+  urls?: string[];
+  /** Existing ioredis clients, one per independent Redis server (yours to close). */
+  clients?: Redis[];
+  /** Options for the clients created from `urls`. */
+  options?: RedisOptions;
+}
+
+/** Leader lease timings and store. Every replica with `listener: true` campaigns; one leads each stream. */
+export interface LeaseOptions {
+  /**
+   * `'redis'`: Redlock over the `redis` servers. `'mongo'`: a lease document with an expiry in the
+   * library database. Default: `'redis'` when `redis` is configured, else `'mongo'`.
+   */
+  store?: 'redis' | 'mongo';
+  /** Lease time-to-live in ms (1 000 to 60 000). Default: 10 000. */
+  ttlMs?: number;
+  /** Renewal period in ms; must be below `ttlMs - safetyMarginMs`. Default: `ttlMs / 3`. */
+  renewIntervalMs?: number;
+  /**
+   * The leader stops reading and publishing once less than this validity remains without a
+   * successful renewal. Default: `max(500, ttlMs / 5)`.
+   */
+  safetyMarginMs?: number;
+  /** A standby retries to acquire every `retryIntervalMs` plus up to `retryJitterMs`. Defaults: 300 and 200. */
+  retryIntervalMs?: number;
+  retryJitterMs?: number;
+  /** Prefix of the Redis lock keys (`<keyPrefix>:<stream name>`). Default: `'nest-change-stream:lease'`. */
+  keyPrefix?: string;
+}
+
+/** The operation types a change stream reports. */
+export type ChangeOperationType =
+  | 'insert'
+  | 'update'
+  | 'replace'
+  | 'delete'
+  | 'drop'
+  | 'rename'
+  | 'dropDatabase'
+  | 'invalidate'
+  | 'create'
+  | 'createIndexes'
+  | 'dropIndexes'
+  | 'modify'
+  | 'shardCollection'
+  | 'refineCollectionShardKey'
+  | 'reshardCollection';
+
+/** A namespace (`{ db, coll }`) as change events carry it. */
+export interface Namespace {
+  db: string;
+  coll: string;
+}
+
+/**
+ * One change stream to relay. Give `collection`, `collections`, or neither (the whole database).
+ *
+ * @example { db: 'shop', collection: 'orders', fullDocument: 'updateLookup' }
+ */
+export interface StreamOptions {
+  /** Stable name of the stream: id of its checkpoint and lease. Default: `<db>`, `<db>.<collection>` or `<db>.<c1>,<c2>`. */
+  name?: string;
+  /** Database to watch. */
+  db: string;
+  /** One collection to watch. */
+  collection?: string;
+  /** Several collections of `db` (one database-level stream filtered to these). */
+  collections?: string[];
+  /**
+   * Extra stages after `$changeStream` ($match, $project, $addFields, $set, $unset, $replaceRoot,
+   * $replaceWith, $redact). They must keep `_id` and must not filter out `invalidate` events.
+   * Resnapshot applies them to snapshot events too, so write operation filters with `operationTypes`.
+   */
+  pipeline?: Document[];
+  /** Only these operation types (invalidate is always kept). Default: all. */
+  operationTypes?: ChangeOperationType[];
+  /** `'default' | 'updateLookup' | 'whenAvailable' | 'required'`. Default: `'default'`. */
+  fullDocument?: 'default' | 'updateLookup' | 'whenAvailable' | 'required';
+  /** `'off' | 'whenAvailable' | 'required'` (needs changeStreamPreAndPostImages). Default: `'off'`. */
+  fullDocumentBeforeChange?: 'off' | 'whenAvailable' | 'required';
+  /** Report DDL events (create, createIndexes, ...). Default: false. */
+  showExpandedEvents?: boolean;
+  /**
+   * Topic for this stream's events: a fixed name, or a function of the namespace.
+   * Default: `<kafka.topicPrefix>.<db>.<collection>`.
+   */
+  topic?: string | ((ns: Namespace) => string);
+  /** Where to start when the stream has no checkpoint yet. Default: now. */
+  startAtOperationTime?: Timestamp | Date;
+}
+
+/** The library's own collections. They are never watched. */
+export interface StorageOptions {
+  /** Database of the library's collections. Default: `'nest_change_stream'`. */
+  database?: string;
+  /** Default: `'change_stream_checkpoints'`. */
+  checkpoints?: string;
+  /** Default: `'change_stream_leases'`. */
+  leases?: string;
+  /** Default: `'change_stream_processed'`. */
+  processed?: string;
+}
+
+/** Relay tuning: batching, backpressure, checkpoints and retries. */
+export interface RelayOptions {
+  /** Largest number of events in one Kafka sendBatch, and the change-stream cursor batch size. Default: 500. */
+  batchSize?: number;
+  /** Most events read but not yet acknowledged by Kafka; the stream pauses at this bound. Default: 5 000. */
+  maxInFlightEvents?: number;
+  /** Most encoded bytes read but not yet acknowledged by Kafka. Default: 32 MiB. */
+  maxInFlightBytes?: number;
+  /** How long a getMore waits for new events (and so how often an idle stream's token advances). Default: 1 000 ms. */
+  maxAwaitTimeMs?: number;
+  /** Least time between two checkpoint writes while events flow. Default: 1 000 ms. */
+  checkpointIntervalMs?: number;
+  /** Backoff after errors the driver does not resume and after failed Kafka sends. Defaults: 100 ms to 30 000 ms. */
+  backoff?: { initialMs?: number; maxMs?: number };
+  /** How long graceful shutdown may spend flushing before it gives up (unacknowledged events replay later). Default: 5 000 ms. */
+  shutdownTimeoutMs?: number;
+}
+
+/**
+ * Options of `ChangeStreamModule.forRoot()`.
+ *
+ * @example
+ * ChangeStreamModule.forRoot({
+ *   mongo: { uri: process.env.MONGO_URL },
+ *   kafka: { brokers: ['kafka:9092'], clientId: 'orders' },
+ *   redis: { urls: ['redis://r1:6379', 'redis://r2:6379', 'redis://r3:6379'] },
+ *   streams: [{ db: 'shop', collection: 'orders', fullDocument: 'updateLookup' }],
+ * })
+ */
+export interface ChangeStreamModuleOptions {
+  /** Run the listener role (campaign for the lease, relay change events to Kafka). Default: true. */
+  listener?: boolean;
+  /** Run the consumer role (Kafka consumer group dispatching to `@ChangeHandler`s). Default: true. */
+  consumer?: boolean;
+  mongo: MongoConnectionOptions;
+  kafka: KafkaConnectionOptions;
+  /** Needed when `lease.store` is `'redis'`. */
+  redis?: RedisConnectionOptions;
+  lease?: LeaseOptions;
+  /** What to watch. Needed (non-empty) when `listener` is true. */
+  streams?: StreamOptions[];
+  /**
+   * What to do when the checkpoint can no longer be resumed (ChangeStreamHistoryLost 286,
+   * InvalidResumeToken 260, ChangeStreamFatalError 280). `'fail'` (default): stop the stream, report
+   * unhealthy and log what was lost. `'resnapshot'`: publish every current document as a `snapshot`
+   * event, then stream from the time the scan began.
+   */
+  onHistoryLost?: 'fail' | 'resnapshot';
+  /** More namespaces never to relay, as `'db.collection'` or `'db'` (whole database). */
+  excludeNamespaces?: string[];
+  storage?: StorageOptions;
+  relay?: RelayOptions;
+  /** The consumer (worker) role's settings. */
+  worker?: WorkerOptions;
+}
+
+/** A stream after validation: defaults applied, name and topics decided. */
+export interface ResolvedStream {
+  name: string;
+  db: string;
+  /** null: the whole database. */
+  collections: string[] | null;
+  pipeline: Document[];
+  operationTypes: ChangeOperationType[] | null;
+  fullDocument: NonNullable<StreamOptions['fullDocument']>;
+  fullDocumentBeforeChange: NonNullable<StreamOptions['fullDocumentBeforeChange']>;
+  showExpandedEvents: boolean;
+  startAtOperationTime: Timestamp | null;
+  /** The Kafka topic of a collection of this stream. */
+  topicOf(coll: string): string;
+  /**
+   * Topics of events that name no collection (dropDatabase, and invalidate of a database stream):
+   * every collection topic of a stream with `collection(s)`; for a whole-database stream its fixed
+   * `topic`, else `<topicPrefix>.<db>`.
+   */
+  databaseTopics: string[];
+}
+
+/** The options after validation, as injected with CHANGE_STREAM_OPTIONS. */
+export interface ResolvedChangeStreamOptions {
+  listener: boolean;
+  consumer: boolean;
+  mongo: MongoConnectionOptions;
+  kafka: KafkaConnectionOptions & { topicPrefix: string };
+  redis: RedisConnectionOptions | null;
+  lease: Required<LeaseOptions>;
+  streams: ResolvedStream[];
+  onHistoryLost: 'fail' | 'resnapshot';
+  /** Namespaces never relayed: the user's exclusions plus the library's own collections. */
+  excludeNamespaces: string[];
+  storage: Required<StorageOptions>;
+  relay: Required<Omit<RelayOptions, 'backoff'>> & { backoff: { initialMs: number; maxMs: number } };
+  worker: ResolvedWorkerOptions;
+}

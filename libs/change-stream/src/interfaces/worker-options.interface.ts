@@ -1,0 +1,245 @@
+import type { ConsumerConfig } from 'kafkajs';
+import { InvalidOptionsError } from '../errors/invalid-options.error';
+
+/**
+ * How a failing handler is retried before its message goes to the dead-letter topic. The delay
+ * before retry `n` (n >= 1) is `min(maxDelayMs, initialDelayMs * factor^(n-1))`.
+ */
+export interface RetryPolicy {
+  /** Attempts in total, the first one included (1 = no retry). Default 5. */
+  attempts: number;
+  /** Delay before the first retry. Default 500 ms. */
+  initialDelayMs: number;
+  /** Upper bound of any delay. Default 30 000 ms. */
+  maxDelayMs: number;
+  /** Growth of the delay from one retry to the next. Default 2. */
+  factor: number;
+}
+
+/** kafkajs consumer settings passed through as they are (groupId is set by {@link WorkerOptions.groupId}). */
+export type WorkerKafkaOptions = Omit<ConsumerConfig, 'groupId'>;
+
+/**
+ * The `worker` section of the module options: how a replica with `consumer: true` consumes the
+ * change topics and runs the `@ChangeHandler` methods. Every field is optional; see WORKER_DEFAULTS.
+ *
+ * @example
+ * ChangeStreamModule.forRoot({
+ *   consumer: true,
+ *   worker: { groupId: 'orders-read-model', database: 'shop', retry: { attempts: 3 } },
+ * })
+ */
+export interface WorkerOptions {
+  /** Kafka consumer group shared by every worker replica. Default `'change-stream-workers'`. */
+  groupId?: string;
+  /**
+   * Database of the collections named in `@ChangeHandler(collection)` when the handler does not set
+   * `database` itself. When neither is set, the one watched stream of that collection decides.
+   */
+  database?: string;
+  /** Default retry policy of every handler (a handler may override parts of it). */
+  retry?: Partial<RetryPolicy>;
+  /** Dead-letter topic of a topic is `<topic><deadLetterSuffix>`. Default `'.dlq'`. */
+  deadLetterSuffix?: string;
+  /**
+   * How long a processed-event marker is kept (TTL index). A redelivery older than this is applied
+   * again, so keep it at least as long as the change topics' `retention.ms` and the group's
+   * committed-offset retention (Kafka's defaults: 7 days both). Default 7 days. Minimum 60 000 ms.
+   */
+  markerRetentionMs?: number;
+  /** Partitions handled at the same time by one worker (each in order). Default 4. */
+  partitionConcurrency?: number;
+  /**
+   * Within a long batch, resolved offsets are committed at most this often (they are always committed
+   * at the end of a batch, on rebalance and on drain). After a crash, at most this much work is
+   * redelivered, and the processed markers skip it. Default 5 000 ms.
+   */
+  commitIntervalMs?: number;
+  /**
+   * Default of `@ChangeHandler({ transaction })`: run each handler in a MongoDB transaction with its
+   * processed-event marker (exactly-once effect). Default true.
+   */
+  transaction?: boolean;
+  /** A new consumer group starts at the earliest retained message (true) or at the end (false). Default true. */
+  fromBeginning?: boolean;
+  /** Shutdown waits at most this long for the handlers in flight; then it disconnects anyway. Default 30 000 ms. */
+  shutdownTimeoutMs?: number;
+  /** kafkajs consumer settings (sessionTimeout, heartbeatInterval, maxWaitTimeInMs, ...). */
+  kafka?: WorkerKafkaOptions;
+}
+
+/** The worker options after defaults and validation. */
+export interface ResolvedWorkerOptions {
+  groupId: string;
+  database: string | undefined;
+  retry: RetryPolicy;
+  deadLetterSuffix: string;
+  markerRetentionMs: number;
+  partitionConcurrency: number;
+  commitIntervalMs: number;
+  transaction: boolean;
+  fromBeginning: boolean;
+  shutdownTimeoutMs: number;
+  kafka: WorkerKafkaOptions;
+}
+
+/** Every default of the worker options, in one place. */
+export const WORKER_DEFAULTS: Readonly<ResolvedWorkerOptions> = Object.freeze({
+  groupId: 'change-stream-workers',
+  database: undefined,
+  retry: Object.freeze({ attempts: 5, initialDelayMs: 500, maxDelayMs: 30_000, factor: 2 }),
+  deadLetterSuffix: '.dlq',
+  markerRetentionMs: 7 * 24 * 60 * 60 * 1000,
+  partitionConcurrency: 4,
+  commitIntervalMs: 5_000,
+  transaction: true,
+  fromBeginning: true,
+  shutdownTimeoutMs: 30_000,
+  kafka: Object.freeze({}),
+});
+
+const MIN_MARKER_RETENTION_MS = 60_000;
+
+type Check = (value: unknown) => boolean;
+const isInteger =
+  (min: number): Check =>
+  (value) =>
+    typeof value === 'number' && Number.isInteger(value) && value >= min;
+const isNumber =
+  (min: number): Check =>
+  (value) =>
+    typeof value === 'number' && Number.isFinite(value) && value >= min;
+const isNonEmptyString: Check = (value) => typeof value === 'string' && value.trim().length > 0;
+const isBoolean: Check = (value) => typeof value === 'boolean';
+const isPlainObject: Check = (value) => !!value && typeof value === 'object' && !Array.isArray(value);
+
+/** Rejects keys outside `known` (a typo such as `groupID` would otherwise be ignored silently). */
+function rejectUnknownKeys(options: object, known: readonly string[], path: string): void {
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) {
+      throw new InvalidOptionsError(
+        `${path}.${key}`,
+        `no such option (known: ${known.join(', ')})`,
+        (options as Record<string, unknown>)[key],
+      );
+    }
+  }
+}
+
+/** Returns `value ?? fallback` after checking `value` (when given) with `check`. */
+function pick<T>(value: T | undefined, fallback: T, path: string, accepted: string, check: Check): T {
+  if (value === undefined) return fallback;
+  if (!check(value)) throw new InvalidOptionsError(path, accepted, value);
+  return value;
+}
+
+/**
+ * Validates a retry policy override and merges it over `base`. Used for the worker default and for
+ * each handler's `retry` option.
+ */
+export function resolveRetryPolicy(
+  override: Partial<RetryPolicy> | undefined,
+  base: RetryPolicy,
+  path: string,
+): RetryPolicy {
+  if (override === undefined) return base;
+  if (!isPlainObject(override)) throw new InvalidOptionsError(path, 'an object', override);
+  rejectUnknownKeys(override, Object.keys(base), path);
+  const policy: RetryPolicy = {
+    attempts: pick(override.attempts, base.attempts, `${path}.attempts`, 'an integer >= 1', isInteger(1)),
+    initialDelayMs: pick(
+      override.initialDelayMs,
+      base.initialDelayMs,
+      `${path}.initialDelayMs`,
+      'a number >= 0',
+      isNumber(0),
+    ),
+    maxDelayMs: pick(
+      override.maxDelayMs,
+      base.maxDelayMs,
+      `${path}.maxDelayMs`,
+      'a number >= 0',
+      isNumber(0),
+    ),
+    factor: pick(override.factor, base.factor, `${path}.factor`, 'a number >= 1', isNumber(1)),
+  };
+  if (policy.maxDelayMs < policy.initialDelayMs) {
+    throw new InvalidOptionsError(
+      `${path}.maxDelayMs`,
+      `a number >= initialDelayMs (${policy.initialDelayMs})`,
+      policy.maxDelayMs,
+    );
+  }
+  return policy;
+}
+
+/**
+ * Merges the `worker` options with WORKER_DEFAULTS and validates them once, at start-up.
+ * Throws InvalidOptionsError naming the bad option (`<path>.<field>`) and what it accepts.
+ */
+export function validateWorkerOptions(
+  options: WorkerOptions | undefined,
+  path = 'worker',
+): ResolvedWorkerOptions {
+  if (options === undefined) return { ...WORKER_DEFAULTS, kafka: {} };
+  if (!isPlainObject(options)) throw new InvalidOptionsError(path, 'an object', options);
+  rejectUnknownKeys(options, Object.keys(WORKER_DEFAULTS), path);
+  const d = WORKER_DEFAULTS;
+  const kafka = pick<WorkerKafkaOptions>(options.kafka, {}, `${path}.kafka`, 'an object', isPlainObject);
+  if ('groupId' in kafka) {
+    throw new InvalidOptionsError(
+      `${path}.kafka.groupId`,
+      `nothing (set ${path}.groupId instead)`,
+      (kafka as ConsumerConfig).groupId,
+    );
+  }
+  return {
+    groupId: pick(options.groupId, d.groupId, `${path}.groupId`, 'a non-empty string', isNonEmptyString),
+    database: pick(options.database, d.database, `${path}.database`, 'a non-empty string', isNonEmptyString),
+    retry: resolveRetryPolicy(options.retry, d.retry, `${path}.retry`),
+    deadLetterSuffix: pick(
+      options.deadLetterSuffix,
+      d.deadLetterSuffix,
+      `${path}.deadLetterSuffix`,
+      'a non-empty string',
+      isNonEmptyString,
+    ),
+    markerRetentionMs: pick(
+      options.markerRetentionMs,
+      d.markerRetentionMs,
+      `${path}.markerRetentionMs`,
+      `an integer >= ${MIN_MARKER_RETENTION_MS} (one minute)`,
+      isInteger(MIN_MARKER_RETENTION_MS),
+    ),
+    partitionConcurrency: pick(
+      options.partitionConcurrency,
+      d.partitionConcurrency,
+      `${path}.partitionConcurrency`,
+      'an integer >= 1',
+      isInteger(1),
+    ),
+    commitIntervalMs: pick(
+      options.commitIntervalMs,
+      d.commitIntervalMs,
+      `${path}.commitIntervalMs`,
+      'an integer >= 0',
+      isInteger(0),
+    ),
+    transaction: pick(options.transaction, d.transaction, `${path}.transaction`, 'a boolean', isBoolean),
+    fromBeginning: pick(
+      options.fromBeginning,
+      d.fromBeginning,
+      `${path}.fromBeginning`,
+      'a boolean',
+      isBoolean,
+    ),
+    shutdownTimeoutMs: pick(
+      options.shutdownTimeoutMs,
+      d.shutdownTimeoutMs,
+      `${path}.shutdownTimeoutMs`,
+      'an integer >= 0',
+      isInteger(0),
+    ),
+    kafka: { ...kafka },
+  };
+}

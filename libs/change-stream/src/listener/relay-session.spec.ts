@@ -1,0 +1,166 @@
+import type { LoggerService } from '@nestjs/common';
+import { DEFAULTS } from '../change-stream.options';
+import { FencedOutError } from '../errors/fenced-out.error';
+import { ChangeStreamStatus } from '../health/listener-status';
+import type { KafkaPublisher } from '../publisher/kafka-publisher';
+import type { OutgoingMessage } from '../publisher/outgoing-message';
+import { EMPTY_POSITION, type CheckpointStore, type StreamPosition } from './checkpoint.store';
+import type { InFlightBuffer } from './in-flight-buffer';
+import { RelaySession, type RelaySource } from './relay-session';
+
+const silent: LoggerService = { log: () => undefined, warn: () => undefined, error: () => undefined };
+const relay = {
+  ...DEFAULTS.relay,
+  batchSize: 2,
+  maxInFlightEvents: 4,
+  checkpointIntervalMs: 0,
+  backoff: { initialMs: 10, maxMs: 20 },
+};
+const at = (n: number): StreamPosition => ({ ...EMPTY_POSITION, resumeToken: { _data: `t${n}` } });
+const message = (n: number): OutgoingMessage => ({ topic: 't', key: `k${n}`, value: `v${n}`, headers: {} });
+
+/** A source that queues events 1..n (each waiting for space), then ends or fails. */
+class ScriptedSource implements RelaySource {
+  read = 0;
+  constructor(
+    private readonly events: number,
+    private readonly failWith?: Error,
+  ) {}
+  async run(buffer: InFlightBuffer, signal: AbortSignal): Promise<void> {
+    for (let n = 1; n <= this.events; n++) {
+      await buffer.waitForSpace(signal);
+      if (signal.aborted) return;
+      buffer.push({ messages: [message(n)], bytes: 10, position: at(n) });
+      this.read = n;
+    }
+    if (this.failWith) throw this.failWith;
+  }
+}
+
+/** Terms of the sessions a test started: aborted after each test, so a failed test leaves nothing running. */
+const terms: AbortController[] = [];
+afterEach(() => terms.splice(0).forEach((term) => term.abort()));
+
+function setup() {
+  const sent: string[] = [];
+  const saved: string[] = [];
+  const publisher = {
+    send: jest.fn(async (messages: OutgoingMessage[]) => {
+      await new Promise((resolve) => setImmediate(resolve));
+      sent.push(...messages.map((m) => m.key));
+    }),
+    reset: jest.fn(async () => undefined),
+  };
+  const checkpoints = {
+    save: jest.fn(async (_epoch: number, p: StreamPosition) => void saved.push(String(p.resumeToken?._data))),
+  };
+  const status = new ChangeStreamStatus().stream('s');
+  const term = new AbortController();
+  terms.push(term);
+  const leader = { valid: true };
+  const session = new RelaySession(
+    {
+      stream: 's',
+      relay,
+      publisher: publisher as unknown as KafkaPublisher,
+      checkpoints: checkpoints as unknown as CheckpointStore,
+      epoch: 7,
+      status,
+      logger: silent,
+      stillLeader: () => !term.signal.aborted && leader.valid,
+    },
+    term.signal,
+    EMPTY_POSITION,
+  );
+  return { session, publisher, checkpoints, sent, saved, status, term, leader };
+}
+
+describe('RelaySession', () => {
+  it('publishes in order, in batches, and checkpoints only acknowledged positions', async () => {
+    const { session, publisher, sent, saved, status } = setup();
+    await session.run(new ScriptedSource(5));
+    expect(sent).toEqual(['k1', 'k2', 'k3', 'k4', 'k5']);
+    expect(publisher.send.mock.calls.every(([batch]) => batch.length <= relay.batchSize)).toBe(true);
+    expect(saved[saved.length - 1]).toBe('t5');
+    // Every saved position was acknowledged before it was saved.
+    for (const token of saved) expect(sent).toContain(`k${token.slice(1)}`);
+    expect(status.eventsPublished).toBe(5);
+    expect(status.inFlightEvents).toBe(0);
+  });
+
+  it('does not move the checkpoint while Kafka fails, keeps reading bounded, and catches up after', async () => {
+    const { session, publisher, saved, sent } = setup();
+    let failing = true;
+    publisher.send.mockImplementation(async (messages: OutgoingMessage[]) => {
+      if (failing) throw new Error('broker down');
+      sent.push(...messages.map((m) => m.key));
+    });
+    const source = new ScriptedSource(20);
+    const running = session.run(source);
+    await waitUntil(() => publisher.send.mock.calls.length >= 3);
+    expect(saved).toEqual([]);
+    expect(source.read).toBe(relay.maxInFlightEvents);
+    expect(publisher.reset).toHaveBeenCalled();
+    failing = false;
+    await running;
+    expect(sent).toEqual(Array.from({ length: 20 }, (_, i) => `k${i + 1}`));
+    expect(saved[saved.length - 1]).toBe('t20');
+  });
+
+  it('stops sending and writes nothing more once the term is lost', async () => {
+    const { session, publisher, saved, term } = setup();
+    let unblock!: () => void;
+    publisher.send.mockImplementationOnce(() => new Promise<void>((r) => (unblock = r)));
+    const running = session.run(new ScriptedSource(10));
+    await waitUntil(() => publisher.send.mock.calls.length === 1);
+    term.abort();
+    await running;
+    unblock();
+    expect(publisher.send).toHaveBeenCalledTimes(1);
+    expect(saved).toEqual([]);
+  });
+
+  it('sends nothing once the lease validity has passed, even before the lease watchdog aborts the term', async () => {
+    const { session, publisher, saved, leader } = setup();
+    leader.valid = false;
+    await session.run(new ScriptedSource(3));
+    expect(publisher.send).not.toHaveBeenCalled();
+    expect(saved).toEqual([]);
+  });
+
+  it('rethrows a rejected checkpoint (fenced out) and stops reading', async () => {
+    const { session, checkpoints } = setup();
+    checkpoints.save.mockRejectedValue(new FencedOutError('s', 7));
+    const source = new ScriptedSource(100);
+    await expect(session.run(source)).rejects.toBeInstanceOf(FencedOutError);
+    expect(source.read).toBeLessThan(100);
+  });
+
+  it('flushes and checkpoints what the source read before it failed, then rethrows', async () => {
+    const { session, sent, saved } = setup();
+    await expect(session.run(new ScriptedSource(3, new Error('history lost')))).rejects.toThrow(
+      'history lost',
+    );
+    expect(sent).toEqual(['k1', 'k2', 'k3']);
+    expect(saved[saved.length - 1]).toBe('t3');
+  });
+
+  it('drain stops reading, flushes what is in flight and checkpoints it', async () => {
+    const { session, sent, saved } = setup();
+    const source = new ScriptedSource(1_000);
+    const running = session.run(source);
+    await waitUntil(() => sent.length >= 2);
+    session.drain(5_000);
+    await running;
+    expect(source.read).toBeLessThan(1_000);
+    expect(sent).toHaveLength(source.read);
+    expect(saved[saved.length - 1]).toBe(`t${source.read}`);
+  });
+});
+
+/** Polls `check` every millisecond for up to 5 s (real time; the sessions under test use real timers). */
+async function waitUntil(check: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (!check() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
+  if (!check()) throw new Error('condition not reached within 5 s');
+}

@@ -1,0 +1,212 @@
+import type { LoggerService } from '@nestjs/common';
+import { FencedOutError } from '../errors/fenced-out.error';
+import type { StreamStatus } from '../health/listener-status';
+import type { ResolvedChangeStreamOptions } from '../interfaces/change-stream-options.interface';
+import { MESSAGES } from '../change-stream.messages';
+import type { KafkaPublisher } from '../publisher/kafka-publisher';
+import type { OutgoingMessage } from '../publisher/outgoing-message';
+import { backoffDelay, sleep } from '../utils/timers';
+import type { CheckpointStore, StreamPosition } from './checkpoint.store';
+import { InFlightBuffer } from './in-flight-buffer';
+
+/** Something that fills the buffer in order until it is done or `signal` aborts (a change stream, a snapshot scan). */
+export interface RelaySource {
+  run(buffer: InFlightBuffer, signal: AbortSignal): Promise<void>;
+}
+
+/** What a session needs from its leadership term. */
+export interface SessionContext {
+  stream: string;
+  relay: ResolvedChangeStreamOptions['relay'];
+  publisher: KafkaPublisher;
+  checkpoints: CheckpointStore;
+  epoch: number;
+  status: StreamStatus;
+  logger: LoggerService;
+  /**
+   * Checked synchronously before every send: false once the lease validity (minus the safety
+   * margin) has passed, even if the lease watchdog has not run yet (a process resumed after a pause).
+   */
+  stillLeader(): boolean;
+}
+
+/**
+ * Relays one source to Kafka during one leadership term: the source reads into a bounded buffer;
+ * the pump sends the oldest items as one batch, waits for Kafka's acknowledgement, then (at most
+ * every `checkpointIntervalMs`) checkpoints the position after the last acknowledged item. A
+ * checkpoint therefore never passes an unacknowledged event: a crash replays, never skips.
+ *
+ * - Term lost (`term` aborts): reading and sending stop at once; nothing more is written.
+ * - `drain()` (graceful shutdown): reading stops; what was read is flushed and checkpointed.
+ * - A rejected checkpoint (FencedOutError) stops everything and is rethrown.
+ * - A failed source (history lost, ...) is rethrown after what it read was flushed and checkpointed.
+ */
+export class RelaySession {
+  private readonly buffer: InFlightBuffer;
+  private readonly reading = new AbortController();
+  private readonly sending = new AbortController();
+  private saved: StreamPosition;
+  private acked: StreamPosition;
+  private lastSaveAt = 0;
+  private drainTimer?: NodeJS.Timeout;
+  private finished = false;
+
+  constructor(
+    private readonly ctx: SessionContext,
+    private readonly term: AbortSignal,
+    start: StreamPosition,
+  ) {
+    this.buffer = new InFlightBuffer(
+      ctx.relay.maxInFlightEvents,
+      ctx.relay.maxInFlightBytes,
+      (events, bytes) => {
+        ctx.status.inFlightEvents = events;
+        ctx.status.inFlightBytes = bytes;
+      },
+    );
+    this.saved = this.acked = start;
+  }
+
+  /** The position after the last item Kafka acknowledged. */
+  get position(): StreamPosition {
+    return this.acked;
+  }
+
+  /** Runs until the source is done and flushed, the term is lost, or a drain finished. */
+  async run(source: RelaySource): Promise<void> {
+    const stop = () => {
+      this.reading.abort();
+      this.sending.abort();
+    };
+    if (this.term.aborted) return;
+    this.term.addEventListener('abort', stop, { once: true });
+    let sourceDone = false;
+    let sourceError: unknown;
+    const reader = source
+      .run(this.buffer, this.reading.signal)
+      .catch((error) => (sourceError = error))
+      .finally(() => {
+        sourceDone = true;
+        this.buffer.notify();
+      });
+    try {
+      await this.pump(() => sourceDone || this.reading.signal.aborted);
+    } catch (error) {
+      this.reading.abort();
+      throw error;
+    } finally {
+      this.finished = true;
+      this.term.removeEventListener('abort', stop);
+      clearTimeout(this.drainTimer);
+      // NOTE: a source told to stop may still wait on a driver call (a getMore, a server selection);
+      // the session does not wait for it, so a lost term ends at once. It settles on its own.
+      if (!this.reading.signal.aborted) await reader;
+      if (this.term.aborted) this.buffer.clear();
+    }
+    if (sourceError) throw sourceError;
+  }
+
+  /** Stops reading and flushes what is in flight; gives up sending after `timeoutMs` (unsent events replay later). */
+  drain(timeoutMs: number): void {
+    this.reading.abort();
+    if (this.finished) return;
+    this.drainTimer ??= setTimeout(() => {
+      if (this.buffer.eventCount > 0)
+        this.ctx.logger.warn(MESSAGES.shutdownIncomplete(this.ctx.stream, this.buffer.eventCount, timeoutMs));
+      this.sending.abort();
+    }, timeoutMs);
+  }
+
+  private async pump(sourceDone: () => boolean): Promise<void> {
+    const { relay } = this.ctx;
+    const signal = this.sending.signal;
+    while (!signal.aborted) {
+      const batch = this.buffer.peek(relay.batchSize);
+      if (batch.length === 0) {
+        if (sourceDone()) break;
+        await this.checkpoint(false);
+        await this.buffer.waitForItems(signal, relay.checkpointIntervalMs || relay.maxAwaitTimeMs);
+        continue;
+      }
+      const messages = batch.flatMap((item) => item.messages);
+      if (!this.ctx.stillLeader()) {
+        this.sending.abort();
+        this.reading.abort();
+        break;
+      }
+      if (!(await this.publish(messages))) break;
+      this.buffer.ack(batch.length);
+      this.acked = batch[batch.length - 1].position;
+      if (messages.length) {
+        this.ctx.status.eventsPublished += messages.length;
+        this.ctx.status.lastPublishedAt = new Date();
+      }
+      await this.checkpoint(false);
+    }
+    if (!this.term.aborted && this.ctx.stillLeader()) await this.checkpoint(true);
+  }
+
+  /** Sends until acknowledged (true) or the session stops sending (false). Never waits on a send once the term is lost. */
+  private async publish(messages: OutgoingMessage[]): Promise<boolean> {
+    const signal = this.sending.signal;
+    for (let attempt = 0; !signal.aborted; attempt++) {
+      try {
+        if (messages.length) await abortable(this.ctx.publisher.send(messages), signal);
+        return !signal.aborted;
+      } catch (error) {
+        if (signal.aborted) return false;
+        const delay = backoffDelay(attempt, this.ctx.relay.backoff);
+        this.ctx.status.lastError = { message: (error as Error).message, at: new Date() };
+        this.ctx.status.publishFailures++;
+        this.ctx.logger.warn(MESSAGES.publishRetry(this.ctx.stream, error, delay, messages.length));
+        await this.ctx.publisher.reset();
+        await sleep(delay, signal);
+      }
+    }
+    return false;
+  }
+
+  /** Saves the acknowledged position when it moved (and the interval passed, unless `force`). */
+  private async checkpoint(force: boolean): Promise<void> {
+    if (this.acked === this.saved) return;
+    if (!force && Date.now() - this.lastSaveAt < this.ctx.relay.checkpointIntervalMs) return;
+    const position = this.acked;
+    try {
+      await this.ctx.checkpoints.save(this.ctx.epoch, position);
+    } catch (error) {
+      if (error instanceof FencedOutError) throw error;
+      // NOTE: the position stays unsaved and is retried next time; a crash meanwhile only replays more.
+      this.ctx.status.lastError = { message: (error as Error).message, at: new Date() };
+      this.ctx.logger.warn(
+        `Stream "${this.ctx.stream}": checkpoint not saved (${(error as Error).message}); retrying`,
+      );
+      return;
+    }
+    this.saved = position;
+    this.lastSaveAt = Date.now();
+    this.ctx.status.lastCheckpointAt = new Date();
+    this.ctx.status.checkpointsWritten++;
+  }
+}
+
+/** Resolves or rejects with `promise`, or resolves at once when `signal` aborts (the promise is left to settle alone). */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
+  if (signal.aborted) {
+    promise.catch(() => undefined);
+    return Promise.resolve(undefined);
+  }
+  return new Promise((resolve, reject) => {
+    const onAbort = () => resolve(undefined);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}

@@ -1,0 +1,36 @@
+import { Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
+import { tap, type Observable } from 'rxjs';
+import { ChangeContext } from '../consumer/change-context';
+import { isMongoOutage } from '../consumer/retry-policy';
+import { ChangeStreamMetrics } from './change-stream.metrics';
+
+/**
+ * Records every @ChangeHandler invocation: duration, outcome, and a dead letter when the last
+ * attempt fails (a MongoDB outage does not use up attempts, so it never counts as one). Registered
+ * globally by ChangeStreamMetricsModule; anything that is not a change handler passes through.
+ */
+@Injectable()
+export class ChangeHandlerMetricsInterceptor implements NestInterceptor {
+  constructor(private readonly metrics: ChangeStreamMetrics) {}
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const ctx: unknown = context.getType() === 'rpc' ? context.switchToRpc().getContext() : undefined;
+    if (!(ctx instanceof ChangeContext)) return next.handle();
+    const handler = ctx.handlerId;
+    const stopTimer = this.metrics.handlerDuration.startTimer({ handler });
+    return next.handle().pipe(
+      tap({
+        complete: () => {
+          stopTimer();
+          this.metrics.handlerInvocations.inc({ handler, outcome: 'success' });
+        },
+        error: (error: unknown) => {
+          stopTimer();
+          this.metrics.handlerInvocations.inc({ handler, outcome: 'error' });
+          if (ctx.attempt >= ctx.maxAttempts && !isMongoOutage(error))
+            this.metrics.deadLetters.inc({ handler });
+        },
+      }),
+    );
+  }
+}

@@ -1,0 +1,139 @@
+import type { CallHandler, ExecutionContext } from '@nestjs/common';
+import { Registry } from 'prom-client';
+import { lastValueFrom, of, throwError } from 'rxjs';
+import { ChangeContext } from '../consumer/change-context';
+import type { ChangeStreamInspector, ChangeStreamReport } from '../health/change-stream.inspector';
+import type { StreamStatus } from '../health/listener-status';
+import { ChangeHandlerMetricsInterceptor } from './change-handler-metrics.interceptor';
+import { ChangeStreamMetrics } from './change-stream.metrics';
+
+const AT = new Date('2026-01-01T00:01:00Z');
+
+function leaderStream(overrides: Partial<StreamStatus> = {}): StreamStatus {
+  return {
+    name: 'shop.orders',
+    role: 'leader',
+    leaseValidUntil: AT.getTime() + 2_500,
+    epoch: 4,
+    lastReadAt: new Date(AT.getTime() - 500),
+    lastPublishedAt: null,
+    lastCheckpointAt: null,
+    inFlightEvents: 2,
+    inFlightBytes: 100,
+    eventsPublished: 10,
+    checkpointsWritten: 3,
+    publishFailures: 0,
+    leaderTerms: 1,
+    stoppedReason: null,
+    lastError: null,
+    ...overrides,
+  };
+}
+
+function setup(oplog: ChangeStreamReport['oplog'] = { first: new Date(AT.getTime() - 60_000), last: AT }) {
+  let stream = leaderStream();
+  const inspector = {
+    inspect: async (): Promise<ChangeStreamReport> => ({
+      at: AT,
+      listener: { enabled: true, instanceId: 'i', healthy: true, streams: [stream] },
+      consumer: { state: 'running', groupId: 'g', topics: ['t'], assignment: { t: [0, 1, 2] } },
+      checkpoints: [
+        {
+          stream: 'shop.orders',
+          epoch: 4,
+          leader: 'i',
+          eventTime: new Date(AT.getTime() - 6_000),
+          savedAt: new Date(AT.getTime() - 1_000),
+        },
+      ],
+      oplog,
+    }),
+  } as unknown as ChangeStreamInspector;
+  const registry = new Registry();
+  const metrics = new ChangeStreamMetrics(inspector, { registry });
+  const value = async (series: string): Promise<number> => {
+    const line = (await metrics.metrics()).split('\n').find((l) => l.startsWith(`${series} `));
+    if (!line) throw new Error(`no series ${series}`);
+    return Number(line.slice(series.length + 1));
+  };
+  return { metrics, value, setStream: (s: Partial<StreamStatus>) => (stream = leaderStream(s)) };
+}
+
+describe('ChangeStreamMetrics', () => {
+  it('reports leadership, epoch, lease, both lags and the oplog window', async () => {
+    const { value } = setup();
+    const s = '{stream="shop.orders"}';
+    expect(await value(`change_stream_leader${s}`)).toBe(1);
+    expect(await value(`change_stream_epoch${s}`)).toBe(4);
+    expect(await value(`change_stream_lease_valid_seconds${s}`)).toBe(2.5);
+    expect(await value(`change_stream_checkpoint_lag_seconds${s}`)).toBe(6);
+    expect(await value(`change_stream_last_read_age_seconds${s}`)).toBe(0.5);
+    expect(await value(`change_stream_checkpoint_age_seconds${s}`)).toBe(1);
+    expect(await value('change_stream_oplog_window_seconds')).toBe(60);
+    expect(await value(`change_stream_lag_oplog_window_ratio${s}`)).toBe(0.1);
+    expect(await value('change_stream_consumer_assigned_partitions{group="g"}')).toBe(3);
+  });
+
+  it('turns the library counters into Prometheus counters that only grow', async () => {
+    const { value, setStream } = setup();
+    expect(await value('change_stream_events_published_total{stream="shop.orders"}')).toBe(10);
+    expect(await value('change_stream_events_read_total{stream="shop.orders"}')).toBe(12);
+    setStream({ eventsPublished: 25, inFlightEvents: 0, leaderTerms: 2 });
+    expect(await value('change_stream_events_published_total{stream="shop.orders"}')).toBe(25);
+    expect(await value('change_stream_events_read_total{stream="shop.orders"}')).toBe(25);
+    expect(await value('change_stream_leadership_changes_total{stream="shop.orders"}')).toBe(2);
+  });
+
+  it('says NaN, not 0, for an unreadable oplog', async () => {
+    const { value } = setup(null);
+    expect(await value('change_stream_oplog_window_seconds')).toBeNaN();
+  });
+});
+
+describe('ChangeHandlerMetricsInterceptor', () => {
+  const ctx = (attempt: number) =>
+    new ChangeContext({
+      eventId: 'e',
+      handlerId: 'orders.read-models',
+      idempotencyKey: 'k',
+      topic: 't',
+      partition: 0,
+      offset: '1',
+      epoch: 1,
+      attempt,
+      maxAttempts: 3,
+      session: {} as never,
+      transactional: true,
+      key: undefined,
+      headers: {},
+    });
+  const rpc = (context: unknown) =>
+    ({
+      getType: () => 'rpc',
+      switchToRpc: () => ({ getContext: () => context }),
+    }) as unknown as ExecutionContext;
+
+  it('counts successes, failures and the dead letter after the last attempt', async () => {
+    const { metrics, value } = setup();
+    const interceptor = new ChangeHandlerMetricsInterceptor(metrics);
+    const ok: CallHandler = { handle: () => of(undefined) };
+    const failing: CallHandler = { handle: () => throwError(() => new Error('boom')) };
+    await lastValueFrom(interceptor.intercept(rpc(ctx(1)), ok), { defaultValue: undefined });
+    await expect(lastValueFrom(interceptor.intercept(rpc(ctx(2)), failing))).rejects.toThrow('boom');
+    await expect(lastValueFrom(interceptor.intercept(rpc(ctx(3)), failing))).rejects.toThrow('boom');
+
+    const h = 'handler="orders.read-models"';
+    expect(await value(`change_stream_handler_invocations_total{${h},outcome="success"}`)).toBe(1);
+    expect(await value(`change_stream_handler_invocations_total{${h},outcome="error"}`)).toBe(2);
+    expect(await value(`change_stream_dead_letters_total{${h}}`)).toBe(1);
+    expect(await value(`change_stream_handler_duration_seconds_count{${h}}`)).toBe(3);
+  });
+
+  it('lets anything that is not a change handler pass untouched', async () => {
+    const { metrics } = setup();
+    const interceptor = new ChangeHandlerMetricsInterceptor(metrics);
+    const http = { getType: () => 'http' } as unknown as ExecutionContext;
+    await expect(lastValueFrom(interceptor.intercept(http, { handle: () => of('x') }))).resolves.toBe('x');
+    expect(await metrics.handlerInvocations.get()).toMatchObject({ values: [] });
+  });
+});

@@ -1,0 +1,210 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Counter, Gauge, Histogram, register as defaultRegistry, type Registry } from 'prom-client';
+import type { ChangeStreamReport } from '../health/change-stream.inspector';
+import { ChangeStreamInspector } from '../health/change-stream.inspector';
+
+/** Options of ChangeStreamMetricsModule. */
+export interface ChangeStreamMetricsOptions {
+  /** Registry to register into. Default: prom-client's global `register`. */
+  registry?: Registry;
+  /** Prefix of every metric name. Default `'change_stream_'`. */
+  prefix?: string;
+  /** Buckets of the handler duration histogram, in seconds. */
+  durationBuckets?: number[];
+}
+
+/** Injection token of the {@link ChangeStreamMetricsOptions}. */
+export const CHANGE_STREAM_METRICS_OPTIONS = Symbol('CHANGE_STREAM_METRICS_OPTIONS');
+
+const seconds = (ms: number): number => ms / 1000;
+
+/**
+ * The Prometheus metrics of this replica's change-stream roles. Listener figures are read from the
+ * library's state at scrape time (labelled by `stream`); handler figures are recorded as handlers run
+ * (labelled by `handler`, through ChangeHandlerMetricsInterceptor).
+ */
+@Injectable()
+export class ChangeStreamMetrics {
+  readonly registry: Registry;
+  /** Handler invocations by outcome (`success` | `error`). */
+  readonly handlerInvocations: Counter<'handler' | 'outcome'>;
+  readonly handlerDuration: Histogram<'handler'>;
+  /** Messages a handler gave up on after its last attempt (they go to the dead-letter topic). */
+  readonly deadLetters: Counter<'handler'>;
+  /** The report being read: the metrics of one scrape collect concurrently and share it. */
+  private pending: Promise<ChangeStreamReport> | undefined;
+  /** Last values of the library's cumulative counters, to turn them into Counter increments. */
+  private readonly mirrored = new Map<string, number>();
+
+  constructor(
+    private readonly inspector: ChangeStreamInspector,
+    @Inject(CHANGE_STREAM_METRICS_OPTIONS) options: ChangeStreamMetricsOptions,
+  ) {
+    const registry = (this.registry = options.registry ?? defaultRegistry);
+    const p = options.prefix ?? 'change_stream_';
+    const registers = [registry];
+    const inspect = () => this.inspect();
+
+    this.handlerInvocations = new Counter({
+      name: `${p}handler_invocations_total`,
+      help: 'Handler invocations (each attempt), by handler and outcome (success | error).',
+      labelNames: ['handler', 'outcome'],
+      registers,
+    });
+    this.handlerDuration = new Histogram({
+      name: `${p}handler_duration_seconds`,
+      help: 'Duration of handler invocations, by handler.',
+      labelNames: ['handler'],
+      buckets: options.durationBuckets ?? [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.deadLetters = new Counter({
+      name: `${p}dead_letters_total`,
+      help: 'Messages dead-lettered after the last failed attempt of a handler.',
+      labelNames: ['handler'],
+      registers,
+    });
+
+    const mirror = (
+      name: string,
+      help: string,
+      pick: (s: ChangeStreamReport['listener']['streams'][number]) => number,
+    ) =>
+      new Counter({
+        name: `${p}${name}`,
+        help,
+        labelNames: ['stream'],
+        registers,
+        collect: async function (this: Counter<'stream'>) {
+          for (const s of (await inspect()).listener.streams)
+            collectDelta(this, `${name}\u0000${s.name}`, s.name, pick(s));
+        },
+      });
+    const collectDelta = (counter: Counter<'stream'>, key: string, stream: string, value: number) => {
+      const delta = value - (this.mirrored.get(key) ?? 0);
+      if (delta > 0) counter.inc({ stream }, delta);
+      this.mirrored.set(key, Math.max(value, this.mirrored.get(key) ?? 0));
+    };
+    mirror(
+      'events_published_total',
+      'Change events published to Kafka and acknowledged.',
+      (s) => s.eventsPublished,
+    );
+    // NOTE: the relay counts published and in-flight events; read = both (events dropped with a lost term are read again by the next leader).
+    mirror(
+      'events_read_total',
+      'Change events read from the change stream by this replica.',
+      (s) => s.eventsPublished + s.inFlightEvents,
+    );
+    mirror(
+      'publish_failures_total',
+      'Kafka sends that failed (retried with backoff).',
+      (s) => s.publishFailures,
+    );
+    mirror('checkpoints_written_total', 'Checkpoints saved.', (s) => s.checkpointsWritten);
+    mirror('leadership_changes_total', 'Leadership terms this replica started.', (s) => s.leaderTerms);
+
+    const gauge = (
+      name: string,
+      help: string,
+      labelNames: string[],
+      fill: (g: Gauge, r: ChangeStreamReport) => void,
+    ) =>
+      new Gauge({
+        name: `${p}${name}`,
+        help,
+        labelNames,
+        registers,
+        collect: async function (this: Gauge) {
+          this.reset();
+          fill(this, await inspect());
+        },
+      });
+    const perStream = (
+      name: string,
+      help: string,
+      value: (s: ChangeStreamReport['listener']['streams'][number], r: ChangeStreamReport) => number | null,
+    ) =>
+      gauge(name, help, ['stream'], (g, r) => {
+        for (const s of r.listener.streams) {
+          const v = value(s, r);
+          if (v !== null) g.set({ stream: s.name }, v);
+        }
+      });
+    const checkpointOf = (r: ChangeStreamReport, stream: string) =>
+      r.checkpoints.find((c) => c.stream === stream);
+
+    perStream('leader', '1 when this replica leads the stream, else 0.', (s) =>
+      s.role === 'leader' ? 1 : 0,
+    );
+    perStream('epoch', 'Epoch of the current (or last) leadership term.', (s) => s.epoch);
+    perStream('lease_valid_seconds', 'How long the held lease is still valid (leader only).', (s, r) =>
+      s.role === 'leader' && s.leaseValidUntil !== null ? seconds(s.leaseValidUntil - r.at.getTime()) : null,
+    );
+    perStream('in_flight_events', 'Events read but not yet acknowledged by Kafka.', (s) => s.inFlightEvents);
+    perStream('stopped', '1 when a policy stopped the stream (history lost, rejected pipeline).', (s) =>
+      s.stoppedReason ? 1 : 0,
+    );
+    perStream(
+      'checkpoint_lag_seconds',
+      'Now minus the cluster time of the last checkpointed event.',
+      (s, r) => {
+        const time = checkpointOf(r, s.name)?.eventTime;
+        return time ? seconds(r.at.getTime() - time.getTime()) : null;
+      },
+    );
+    perStream('checkpoint_age_seconds', 'Time since the checkpoint was last written.', (s, r) => {
+      const saved = checkpointOf(r, s.name)?.savedAt;
+      return saved ? seconds(r.at.getTime() - saved.getTime()) : null;
+    });
+    perStream(
+      'last_read_age_seconds',
+      'Time since the leader last read from its stream (grows when stuck, not when idle).',
+      (s, r) =>
+        s.role === 'leader' && s.lastReadAt ? seconds(r.at.getTime() - s.lastReadAt.getTime()) : null,
+    );
+    perStream(
+      'lag_oplog_window_ratio',
+      'Checkpoint lag as a share of the oplog window (1 = history about to be lost).',
+      (s, r) => {
+        const time = checkpointOf(r, s.name)?.eventTime;
+        if (!time || !r.oplog) return null;
+        const window = r.oplog.last.getTime() - r.oplog.first.getTime();
+        return window > 0 ? (r.at.getTime() - time.getTime()) / window : null;
+      },
+    );
+    // NOTE: label-less gauges always print a value; NaN (not 0) says "unreadable" without faking a window.
+    gauge('oplog_first_timestamp_seconds', 'Time of the oldest oplog entry (when readable).', [], (g, r) => {
+      g.set(r.oplog ? seconds(r.oplog.first.getTime()) : Number.NaN);
+    });
+    gauge('oplog_last_timestamp_seconds', 'Time of the newest oplog entry (when readable).', [], (g, r) => {
+      g.set(r.oplog ? seconds(r.oplog.last.getTime()) : Number.NaN);
+    });
+    gauge('oplog_window_seconds', 'Newest minus oldest oplog entry time (when readable).', [], (g, r) => {
+      g.set(r.oplog ? seconds(r.oplog.last.getTime() - r.oplog.first.getTime()) : Number.NaN);
+    });
+    gauge('consumer_running', '1 while the consumer runs in its group, else 0.', ['group'], (g, r) => {
+      if (r.consumer) g.set({ group: r.consumer.groupId }, r.consumer.state === 'running' ? 1 : 0);
+    });
+    gauge(
+      'consumer_assigned_partitions',
+      'Partitions assigned to this worker at the last group join.',
+      ['group'],
+      (g, r) => {
+        if (!r.consumer) return;
+        const n = Object.values(r.consumer.assignment).reduce((sum, parts) => sum + parts.length, 0);
+        g.set({ group: r.consumer.groupId }, n);
+      },
+    );
+  }
+
+  /** The metrics in the Prometheus text format. */
+  metrics(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  private inspect(): Promise<ChangeStreamReport> {
+    this.pending ??= this.inspector.inspect().finally(() => (this.pending = undefined));
+    return this.pending;
+  }
+}

@@ -1,0 +1,107 @@
+import {
+  CompressionTypes,
+  type Kafka,
+  type Producer,
+  type ProducerConfig,
+  type TopicMessages,
+} from 'kafkajs';
+import type { OutgoingMessage } from './outgoing-message';
+
+/** acks from all in-sync replicas. */
+const ACKS_ALL = -1;
+
+/**
+ * The listener's Kafka producer: idempotent, one request in flight per broker (so retries keep
+ * per-partition order), `acks: all`, one sendBatch per relay batch. `send` resolves only when Kafka
+ * acknowledged every message in it.
+ */
+export class KafkaPublisher {
+  private producer: Producer | null = null;
+  private connecting: Promise<Producer> | null = null;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly config: Omit<
+      ProducerConfig,
+      'idempotent' | 'maxInFlightRequests' | 'transactionalId'
+    > = {},
+    private readonly compression: CompressionTypes = CompressionTypes.None,
+  ) {}
+
+  /** Connects the producer (once; a failed attempt can be retried). */
+  async connect(): Promise<void> {
+    await this.connected();
+  }
+
+  /** Sends the messages in order (grouped by topic) and resolves when all are acknowledged. */
+  async send(messages: readonly OutgoingMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    const producer = await this.connected();
+    await producer.sendBatch({
+      acks: ACKS_ALL,
+      compression: this.compression,
+      topicMessages: groupByTopic(messages),
+    });
+  }
+
+  /**
+   * Drops the producer after a failed send, so the retry starts with a new producer id and fresh
+   * sequence numbers instead of a sequence the broker may consider out of order.
+   */
+  async reset(): Promise<void> {
+    await this.disconnect();
+  }
+
+  async disconnect(): Promise<void> {
+    const pending = this.connecting;
+    this.producer = null;
+    this.connecting = null;
+    const producer = await pending?.catch(() => null);
+    await producer?.disconnect().catch(() => undefined);
+  }
+
+  private connected(): Promise<Producer> {
+    if (this.producer) return Promise.resolve(this.producer);
+    if (!this.connecting) {
+      const attempt = this.open();
+      this.connecting = attempt;
+      attempt.then(
+        (producer) => {
+          // NOTE: a disconnect() during the attempt already took it over and disconnects it.
+          if (this.connecting === attempt) this.producer = producer;
+        },
+        () => {
+          if (this.connecting === attempt) this.connecting = null;
+        },
+      );
+    }
+    return this.connecting;
+  }
+
+  private async open(): Promise<Producer> {
+    const producer = this.kafka.producer({
+      allowAutoTopicCreation: true,
+      ...this.config,
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
+    try {
+      await producer.connect();
+      return producer;
+    } catch (error) {
+      await producer.disconnect().catch(() => undefined);
+      throw error;
+    }
+  }
+}
+
+/** Groups messages by topic, keeping their order within each topic (and so within each partition). */
+export function groupByTopic(messages: readonly OutgoingMessage[]): TopicMessages[] {
+  const byTopic = new Map<string, TopicMessages>();
+  for (const { topic, key, value, headers } of messages) {
+    let entry = byTopic.get(topic);
+    if (!entry) byTopic.set(topic, (entry = { topic, messages: [] }));
+    entry.messages.push({ key, value, headers });
+  }
+  return [...byTopic.values()];
+}

@@ -1,0 +1,185 @@
+import { randomBytes } from 'node:crypto';
+import { Timestamp, type Document } from 'bson';
+import { encodeChangeEvent, type EncodedChangeEvent } from '../events/change-event.codec';
+import type {
+  ChangeEvent,
+  ChangeNamespace,
+  DeleteEvent,
+  DocumentId,
+  DropDatabaseEvent,
+  DropEvent,
+  InsertEvent,
+  InvalidateEvent,
+  RenameEvent,
+  ReplaceEvent,
+  ResumeToken,
+  SnapshotEvent,
+  UpdateDescription,
+  UpdateEvent,
+} from '../events/change-event.interface';
+
+/** The database builders use when none is given; also the testing module's default. */
+export const TEST_DATABASE = 'test';
+
+/** Options common to every builder. */
+export interface EventBuildOptions {
+  /** Database of the collection. Default `'test'`. */
+  db?: string;
+  /** The event id (`_id._data`). Default: a fresh random one. */
+  eventId?: string;
+  clusterTime?: Timestamp;
+  wallTime?: Date;
+}
+
+let sequence = 0;
+
+/** A fresh resume-token-like event id: hex, unique across calls and processes. */
+export function newEventId(): string {
+  sequence = (sequence + 1) % 0xffffffff;
+  return `82${Date.now().toString(16).padStart(12, '0')}${sequence.toString(16).padStart(8, '0')}${randomBytes(8).toString('hex')}`.toUpperCase();
+}
+
+function common(options: EventBuildOptions): { _id: ResumeToken; clusterTime: Timestamp; wallTime: Date } {
+  const wallTime = options.wallTime ?? new Date();
+  return {
+    _id: { _data: options.eventId ?? newEventId() },
+    clusterTime: options.clusterTime ?? new Timestamp({ t: Math.floor(wallTime.getTime() / 1000), i: 1 }),
+    wallTime,
+  };
+}
+
+const ns = (collection: string, options: EventBuildOptions): ChangeNamespace => ({
+  db: options.db ?? TEST_DATABASE,
+  coll: collection,
+});
+
+function idOf(document: Document, what: string): unknown {
+  if (!('_id' in document)) throw new TypeError(`changeEvents.${what}: the document has no _id`);
+  return document._id;
+}
+
+/**
+ * Builders of typed change events for tests, shaped as MongoDB emits them (resume token, cluster
+ * time, wall time, namespace, documentKey).
+ *
+ * @example
+ * const paid = changeEvents.update<Order>('orders', orderId, { updatedFields: { status: 'paid' } });
+ * const gone = changeEvents.delete<Order>('orders', orderId);
+ */
+export const changeEvents = {
+  insert<T extends Document>(
+    collection: string,
+    fullDocument: T,
+    options: EventBuildOptions = {},
+  ): InsertEvent<T> {
+    return {
+      ...common(options),
+      operationType: 'insert',
+      ns: ns(collection, options),
+      documentKey: { _id: idOf(fullDocument, 'insert') as DocumentId<T> },
+      fullDocument,
+    };
+  },
+
+  update<T extends Document>(
+    collection: string,
+    id: DocumentId<T>,
+    updateDescription: UpdateDescription<T>,
+    options: EventBuildOptions & { fullDocument?: T | null; fullDocumentBeforeChange?: T | null } = {},
+  ): UpdateEvent<T> {
+    const { fullDocument, fullDocumentBeforeChange } = options;
+    return {
+      ...common(options),
+      operationType: 'update',
+      ns: ns(collection, options),
+      documentKey: { _id: id },
+      updateDescription: {
+        updatedFields: {} as Partial<T>,
+        removedFields: [],
+        truncatedArrays: [],
+        ...updateDescription,
+      },
+      ...(fullDocument === undefined ? {} : { fullDocument }),
+      ...(fullDocumentBeforeChange === undefined ? {} : { fullDocumentBeforeChange }),
+    };
+  },
+
+  replace<T extends Document>(
+    collection: string,
+    fullDocument: T,
+    options: EventBuildOptions & { fullDocumentBeforeChange?: T | null } = {},
+  ): ReplaceEvent<T> {
+    const { fullDocumentBeforeChange } = options;
+    return {
+      ...common(options),
+      operationType: 'replace',
+      ns: ns(collection, options),
+      documentKey: { _id: idOf(fullDocument, 'replace') as DocumentId<T> },
+      fullDocument,
+      ...(fullDocumentBeforeChange === undefined ? {} : { fullDocumentBeforeChange }),
+    };
+  },
+
+  delete<T extends Document>(
+    collection: string,
+    id: DocumentId<T>,
+    options: EventBuildOptions & { fullDocumentBeforeChange?: T | null } = {},
+  ): DeleteEvent<T> {
+    const { fullDocumentBeforeChange } = options;
+    return {
+      ...common(options),
+      operationType: 'delete',
+      ns: ns(collection, options),
+      documentKey: { _id: id },
+      ...(fullDocumentBeforeChange === undefined ? {} : { fullDocumentBeforeChange }),
+    };
+  },
+
+  snapshot<T extends Document>(
+    collection: string,
+    fullDocument: T,
+    options: EventBuildOptions = {},
+  ): SnapshotEvent<T> {
+    return {
+      ...common(options),
+      operationType: 'snapshot',
+      ns: ns(collection, options),
+      documentKey: { _id: idOf(fullDocument, 'snapshot') as DocumentId<T> },
+      fullDocument,
+    };
+  },
+
+  drop(collection: string, options: EventBuildOptions = {}): DropEvent {
+    return { ...common(options), operationType: 'drop', ns: ns(collection, options) };
+  },
+
+  rename(collection: string, to: string | ChangeNamespace, options: EventBuildOptions = {}): RenameEvent {
+    const from = ns(collection, options);
+    return {
+      ...common(options),
+      operationType: 'rename',
+      ns: from,
+      to: typeof to === 'string' ? { db: from.db, coll: to } : to,
+    };
+  },
+
+  dropDatabase(options: EventBuildOptions = {}): DropDatabaseEvent {
+    return { ...common(options), operationType: 'dropDatabase', ns: { db: options.db ?? TEST_DATABASE } };
+  },
+
+  invalidate(options: EventBuildOptions = {}): InvalidateEvent {
+    return { ...common(options), operationType: 'invalidate' };
+  },
+};
+
+/**
+ * The Kafka message the listener would publish for `event` (key, canonical EJSON value, headers),
+ * for integration tests that produce to a real topic.
+ */
+export function toKafkaMessage(
+  event: ChangeEvent,
+  options: { eventId?: string; epoch?: number } = {},
+): EncodedChangeEvent {
+  const eventId = options.eventId ?? (event._id as ResumeToken | undefined)?._data ?? newEventId();
+  return encodeChangeEvent(event, eventId, options.epoch ?? 1);
+}

@@ -1,0 +1,67 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { CHANGE_STREAM_OPTIONS } from '../change-stream.constants';
+import type { ConsumerOptions } from '../consumer/consumer-options';
+import { handlerProviders } from '../consumer/consumer.providers';
+import { DeadLetterSink } from '../consumer/dead-letter';
+import { RetryTimer } from '../consumer/retry-timer';
+import { EffectExecutor } from '../idempotency/effect-executor';
+import { validateWorkerOptions, type WorkerOptions } from '../interfaces/worker-options.interface';
+import { TEST_DATABASE } from './change-event.builders';
+import { ChangeStreamTester } from './change-stream.tester';
+import { InMemoryEffectExecutor } from './in-memory-effect.executor';
+import { RecordingDeadLetterSink } from './recording-dead-letter.sink';
+import { RecordingRetryTimer } from './recording-retry.timer';
+
+/** Options of {@link ChangeStreamTestingModule.forRoot}. */
+export interface ChangeStreamTestingOptions {
+  /** Database of handlers that name none. Default `'test'` (the event builders' default too). */
+  database?: string;
+  /** Topic prefix, as in the module's `kafka.topicPrefix`. Default `'cdc'`. */
+  topicPrefix?: string;
+  /** Worker options as in production (retry defaults, transaction default, ...). */
+  worker?: Omit<WorkerOptions, 'database'>;
+}
+
+/**
+ * Unit-tests `@ChangeHandler` classes without Kafka or MongoDB: discovers the handlers among the
+ * testing module's providers, as ChangeStreamModule does, and provides ChangeStreamTester to
+ * deliver events to them. Processed markers and dead letters are kept in memory; retries do not wait.
+ *
+ * @example
+ * const moduleRef = await Test.createTestingModule({
+ *   imports: [ChangeStreamTestingModule.forRoot({ database: 'shop' })],
+ *   providers: [OrderEmails, { provide: Mailer, useValue: mailer }],
+ * }).compile();
+ * await moduleRef.init();
+ * const tester = moduleRef.get(ChangeStreamTester);
+ */
+@Module({})
+export class ChangeStreamTestingModule {
+  static forRoot(options: ChangeStreamTestingOptions = {}): DynamicModule {
+    const consumerOptions: ConsumerOptions = {
+      consumer: true,
+      worker: validateWorkerOptions({ ...options.worker, database: options.database ?? TEST_DATABASE }),
+      streams: [],
+      excludeNamespaces: [],
+      kafka: { topicPrefix: options.topicPrefix ?? 'cdc' },
+      storage: { database: 'nest_change_stream', processed: 'change_stream_processed' },
+    };
+    return {
+      module: ChangeStreamTestingModule,
+      imports: [DiscoveryModule],
+      providers: [
+        { provide: CHANGE_STREAM_OPTIONS, useValue: consumerOptions },
+        ...handlerProviders,
+        InMemoryEffectExecutor,
+        { provide: EffectExecutor, useExisting: InMemoryEffectExecutor },
+        RecordingDeadLetterSink,
+        { provide: DeadLetterSink, useExisting: RecordingDeadLetterSink },
+        RecordingRetryTimer,
+        { provide: RetryTimer, useExisting: RecordingRetryTimer },
+        ChangeStreamTester,
+      ],
+      exports: [ChangeStreamTester],
+    };
+  }
+}

@@ -1,0 +1,157 @@
+import { Injectable } from '@nestjs/common';
+import type { IHeaders } from 'kafkajs';
+import { ChangeDispatcher, type DispatchReport } from '../consumer/change-dispatcher';
+import { ChangeHandlerRegistry, type ChangeHandlerRegistration } from '../consumer/change-handler.registry';
+import type { DeadLetter } from '../consumer/dead-letter';
+import type { ChangeEvent, ChangeOperationType } from '../events/change-event.interface';
+import { toKafkaMessage } from './change-event.builders';
+import { InMemoryEffectExecutor } from './in-memory-effect.executor';
+import { RecordingDeadLetterSink } from './recording-dead-letter.sink';
+import { RecordingRetryTimer } from './recording-retry.timer';
+
+/** Where a test event is delivered from. */
+export interface TestDeliveryOptions {
+  /** Deliver on this topic. Default: the topics of the handlers of the event's namespace. */
+  topic?: string;
+  /** The event id. Default: `event._id._data`. */
+  eventId?: string;
+  /** The publishing leader's epoch. Default 1. */
+  epoch?: number;
+  /** Kafka partition. Default 0. */
+  partition?: number;
+}
+
+/** A discovered handler, as the tester reports it. */
+export interface DiscoveredChangeHandler {
+  id: string;
+  label: string;
+  database: string;
+  collection: string;
+  topic: string;
+  operationTypes: ChangeOperationType[] | null;
+  transaction: boolean;
+}
+
+/**
+ * Delivers typed events to the discovered `@ChangeHandler` methods the way a worker does (encoded
+ * to the Kafka wire format and decoded again, filtered, run through enhancers, retried, deduplicated
+ * by event id, dead-lettered), without Kafka or MongoDB. Provided by ChangeStreamTestingModule.
+ *
+ * @example
+ * const report = await tester.dispatch(changeEvents.insert('orders', order));
+ * expect(report.handlers).toEqual([expect.objectContaining({ handlerId: 'OrderEmails.onOrder', outcome: 'applied' })]);
+ */
+@Injectable()
+export class ChangeStreamTester {
+  private offset = 0;
+
+  constructor(
+    private readonly registry: ChangeHandlerRegistry,
+    private readonly dispatcher: ChangeDispatcher,
+    private readonly markers: InMemoryEffectExecutor,
+    private readonly sink: RecordingDeadLetterSink,
+    private readonly timer: RecordingRetryTimer,
+  ) {}
+
+  /** The handlers discovery found. */
+  handlers(): DiscoveredChangeHandler[] {
+    return this.registrations().map((r) => ({
+      id: r.id,
+      label: r.label,
+      database: r.database,
+      collection: r.collection,
+      topic: r.topic,
+      operationTypes: r.operationTypes ? [...r.operationTypes] : null,
+      transaction: r.transaction,
+    }));
+  }
+
+  /** Messages the handlers gave up on (after their retries), and undecodable ones. */
+  get deadLetters(): readonly DeadLetter[] {
+    return this.sink.letters;
+  }
+
+  /** The waits between retries a real worker would have made, in ms (the tester does not wait). */
+  get retryDelays(): readonly number[] {
+    return this.timer.delays;
+  }
+
+  /** Whether the handler's effect for the event is recorded (a repeat would be skipped). */
+  isProcessed(handlerId: string, eventId: string): boolean {
+    return this.markers.has(handlerId, eventId);
+  }
+
+  /**
+   * Delivers an event to the handlers of its namespace (or of `options.topic`). Resolves when every
+   * handler is done, with what each one did: `applied`, `duplicate`, `filtered` or `dead-lettered`.
+   * Delivering the same event again returns `duplicate` for the handlers that applied it.
+   */
+  async dispatch(event: ChangeEvent, options: TestDeliveryOptions = {}): Promise<DispatchReport> {
+    const encoded = toKafkaMessage(event, { eventId: options.eventId, epoch: options.epoch });
+    const merged: DispatchReport = { complete: true, handlers: [] };
+    for (const topic of this.topicsOf(event, options.topic)) {
+      const report = await this.deliver(
+        { topic, value: encoded.value, key: encoded.key, headers: encoded.headers },
+        options.partition,
+      );
+      merged.complete &&= report.complete;
+      merged.handlers.push(...report.handlers);
+    }
+    return merged;
+  }
+
+  /** Delivers raw bytes on a topic, e.g. to test what happens to a message that is not a change event. */
+  async deliver(
+    message: {
+      topic: string;
+      value: string | Buffer | null;
+      key?: string | Buffer | null;
+      headers?: IHeaders;
+    },
+    partition = 0,
+  ): Promise<DispatchReport> {
+    this.assertReady();
+    return this.dispatcher.dispatch({
+      topic: message.topic,
+      partition,
+      offset: String(this.offset++),
+      key: message.key == null ? null : Buffer.from(message.key),
+      value: message.value == null ? null : Buffer.from(message.value),
+      headers: message.headers ?? {},
+    });
+  }
+
+  /** Forgets processed markers, dead letters and recorded delays. */
+  reset(): void {
+    this.markers.clear();
+    this.sink.letters.length = 0;
+    this.timer.delays.length = 0;
+  }
+
+  private topicsOf(event: ChangeEvent, topic: string | undefined): string[] {
+    if (topic) return [topic];
+    const ns = (event as { ns?: { db?: string; coll?: string } }).ns;
+    if (!ns?.db) {
+      throw new Error(
+        `ChangeStreamTester: a "${event.operationType}" event carries no namespace; pass { topic }`,
+      );
+    }
+    const matching = this.registrations().filter(
+      (r) => r.database === ns.db && (ns.coll === undefined || r.collection === ns.coll),
+    );
+    return [...new Set(matching.map((r) => r.topic))];
+  }
+
+  private registrations(): ChangeHandlerRegistration[] {
+    this.assertReady();
+    return this.registry.all();
+  }
+
+  private assertReady(): void {
+    if (!this.registry.ready) {
+      throw new Error(
+        'ChangeStreamTester: handlers are discovered in onModuleInit; call `await moduleRef.init()` first',
+      );
+    }
+  }
+}

@@ -1,0 +1,35 @@
+import { Injectable } from '@nestjs/common';
+import type { ClientSession } from 'mongodb';
+import { EffectExecutor, type EffectOutcome } from '../idempotency/effect-executor';
+import type { ProcessedMarker } from '../idempotency/processed-event.store';
+import { createTestingSession } from './testing-session';
+
+/**
+ * The testing kit's EffectExecutor: processed markers in memory, so a repeated event is skipped as
+ * in production. A failing effect leaves no marker, but nothing rolls back a mock's calls.
+ */
+@Injectable()
+export class InMemoryEffectExecutor extends EffectExecutor {
+  private readonly markers = new Set<string>();
+
+  async run(
+    marker: ProcessedMarker,
+    _transactional: boolean,
+    effect: (session: ClientSession) => Promise<unknown>,
+  ): Promise<EffectOutcome> {
+    const key = `${marker.handlerId}\n${marker.eventId}`;
+    if (this.markers.has(key)) return 'duplicate';
+    await effect(createTestingSession());
+    this.markers.add(key);
+    return 'applied';
+  }
+
+  /** Whether the handler's effect for the event is recorded. */
+  has(handlerId: string, eventId: string): boolean {
+    return this.markers.has(`${handlerId}\n${eventId}`);
+  }
+
+  clear(): void {
+    this.markers.clear();
+  }
+}

@@ -1,0 +1,224 @@
+/**
+ * Relay benchmark: events per second from MongoDB to Kafka acknowledgement, for the library's relay
+ * and for a naive listener (one awaited send and one awaited checkpoint write per event), on the
+ * same ground, plus the raw change-stream read rate and the raw produce rate as ceilings.
+ *
+ *   node -r @swc-node/register bench/relay.ts
+ *
+ * Env: BENCH_EVENTS (default 20000), BENCH_NAIVE_EVENTS (default 2000), BENCH_DOC_BYTES (default 300);
+ * MONGO_URL / KAFKA_BROKERS to run against real servers instead of the stand-ins.
+ * Every run measures a backlog: documents are inserted first, then the reader starts from the
+ * operation time recorded before the inserts, so the figures are the relay's own throughput.
+ */
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Module } from '@nestjs/common';
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as path from 'node:path';
+import { createInterface } from 'node:readline';
+import { Kafka, logLevel, type Message } from 'kafkajs';
+import { MongoClient, Timestamp, type Document } from 'mongodb';
+import { ChangeStreamModule, ChangeStreamStatus, encodeChangeEvent } from 'nest-change-stream';
+import { startGround, uniqueName, type Ground } from '../test/support/ground';
+
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);
+const NAIVE_EVENTS = Number(process.env.BENCH_NAIVE_EVENTS ?? 2_000);
+const DOC_BYTES = Number(process.env.BENCH_DOC_BYTES ?? 300);
+const KAFKA = { logLevel: logLevel.NOTHING, retry: { initialRetryTime: 100, retries: 8 } };
+
+interface Figure {
+  name: string;
+  events: number;
+  ms: number;
+}
+const rate = (f: Figure) => Math.round((f.events / f.ms) * 1000);
+
+async function timed(name: string, events: number, run: () => Promise<void>): Promise<Figure> {
+  const start = process.hrtime.bigint();
+  await run();
+  const figure = { name, events, ms: Number(process.hrtime.bigint() - start) / 1e6 };
+  console.log(
+    `${name.padEnd(34)} ${String(events).padStart(7)} events in ${figure.ms.toFixed(0).padStart(6)} ms = ${String(rate(figure)).padStart(7)} events/s`,
+  );
+  return figure;
+}
+
+/** Inserts `count` documents and returns the operation time recorded before the first. */
+async function backlog(mongo: MongoClient, db: string, count: number): Promise<Timestamp> {
+  // NOTE: a marker write first, so the recorded time is one the oplog holds.
+  await mongo.db(db).collection('marker').insertOne({ at: new Date() });
+  const reply = await mongo.db('admin').command({ ping: 1 });
+  const start = reply.operationTime as Timestamp;
+  const payload = 'x'.repeat(DOC_BYTES);
+  const orders = mongo.db(db).collection<Document>('orders');
+  for (let i = 0; i < count; i += 1_000) {
+    await orders.insertMany(
+      Array.from({ length: Math.min(1_000, count - i) }, (_, j) => ({ seq: i + j, status: 'new', payload })),
+    );
+  }
+  return start;
+}
+
+async function rawRead(mongo: MongoClient, db: string, from: Timestamp, count: number): Promise<void> {
+  const stream = mongo
+    .db(db)
+    .collection('orders')
+    .watch([], { startAtOperationTime: from, batchSize: 1_000 });
+  try {
+    for (let n = 0; n < count;) if (await stream.tryNext()) n++;
+  } finally {
+    await stream.close();
+  }
+}
+
+async function rawProduce(kafka: Kafka, topic: string, count: number): Promise<void> {
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const event = {
+    _id: { _data: '82' + '0'.repeat(60) },
+    operationType: 'insert',
+    ns: { db: 'bench', coll: 'orders' },
+    documentKey: { _id: 1 },
+    fullDocument: { payload: 'x'.repeat(DOC_BYTES) },
+  };
+  try {
+    for (let i = 0; i < count; i += 500) {
+      const messages: Message[] = Array.from({ length: Math.min(500, count - i) }, (_, j) => {
+        const encoded = encodeChangeEvent({ ...event, documentKey: { _id: i + j } }, String(i + j), 1);
+        return { key: encoded.key, value: encoded.value, headers: encoded.headers };
+      });
+      await producer.sendBatch({ acks: -1, topicMessages: [{ topic, messages }] });
+    }
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+/** The listener as commonly written: one awaited send and one awaited checkpoint write per event. */
+async function naive(
+  mongo: MongoClient,
+  kafka: Kafka,
+  db: string,
+  from: Timestamp,
+  count: number,
+): Promise<void> {
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const state = mongo.db(db).collection<{ _id: string; token?: unknown }>('naive_state');
+  const stream = mongo
+    .db(db)
+    .collection('orders')
+    .watch<Document, Document>([], { startAtOperationTime: from });
+  try {
+    for (let n = 0; n < count;) {
+      const change = await stream.tryNext();
+      if (!change) continue;
+      await producer.send({
+        topic: `naive.${db}.orders`,
+        acks: -1,
+        messages: [{ key: JSON.stringify(change.documentKey), value: JSON.stringify(change) }],
+      });
+      await state.updateOne({ _id: 'orders' }, { $set: { token: change._id } }, { upsert: true });
+      n++;
+    }
+  } finally {
+    await stream.close();
+    await producer.disconnect();
+  }
+}
+
+/** Boots the module (not timed), then times from the moment this replica leads until Kafka acknowledged every event. */
+async function relay(ground: Ground, db: string, from: Timestamp, count: number): Promise<Figure> {
+  @Module({
+    imports: [
+      ChangeStreamModule.forRoot({
+        consumer: false,
+        mongo: { uri: ground.mongoUrl },
+        kafka: { brokers: ground.kafkaBrokers, ...KAFKA },
+        streams: [{ db, collection: 'orders', startAtOperationTime: from }],
+      }),
+    ],
+  })
+  class BenchModule {}
+  const app = await NestFactory.createApplicationContext(BenchModule, { logger: ['error', 'warn'] });
+  try {
+    const status = app.get(ChangeStreamStatus);
+    const stream = () => status.snapshot().streams[0];
+    while (stream()?.role !== 'leader') await new Promise((r) => setImmediate(r));
+    return await timed('nest-change-stream relay', count, async () => {
+      while (stream().eventsPublished < count) await new Promise((r) => setTimeout(r, 2));
+    });
+  } finally {
+    await app.close();
+  }
+}
+
+/**
+ * The MongoDB stand-in in its own process (as a real server would be), so its work does not share
+ * this process's event loop with the code being measured. Resolves with its URL.
+ */
+async function startMongoProcess(): Promise<{ url: string; child: ChildProcess }> {
+  const root = path.resolve(__dirname, '..');
+  const child = spawn(
+    process.execPath,
+    ['-r', '@swc-node/register', path.join(root, 'test/standins/mongo/cli.ts')],
+    { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const url = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).once('line', resolve);
+    child.once('exit', (code) =>
+      reject(new Error(`MongoDB stand-in exited (${code}) before printing its URL`)),
+    );
+  });
+  return { url, child };
+}
+
+async function main(): Promise<void> {
+  Logger.overrideLogger(['error']);
+  const mongoProcess = process.env.MONGO_URL ? undefined : await startMongoProcess();
+  const ground = await startGround({ mongo: mongoProcess ? false : true, kafka: true });
+  if (mongoProcess) ground.mongoUrl = mongoProcess.url;
+  const mongo = await new MongoClient(ground.mongoUrl).connect();
+  const kafka = new Kafka({ ...KAFKA, clientId: 'bench', brokers: ground.kafkaBrokers });
+  try {
+    console.log(
+      `MongoDB ${mongoProcess ? 'stand-in (own process)' : 'server'}, Kafka ${ground.real.kafka ? 'cluster' : 'stand-in'}; ${DOC_BYTES}-byte documents\n`,
+    );
+    const readDb = uniqueName('bench_read');
+    const readFrom = await backlog(mongo, readDb, EVENTS);
+    const read = await timed('raw change-stream read', EVENTS, () =>
+      rawRead(mongo, readDb, readFrom, EVENTS),
+    );
+    const produce = await timed('raw produce (sendBatch 500, acks all)', EVENTS, () =>
+      rawProduce(kafka, uniqueName('bench_raw'), EVENTS),
+    );
+
+    const naiveDb = uniqueName('bench_naive');
+    const naiveFrom = await backlog(mongo, naiveDb, NAIVE_EVENTS);
+    const naiveFigure = await timed('naive listener (send + write each)', NAIVE_EVENTS, () =>
+      naive(mongo, kafka, naiveDb, naiveFrom, NAIVE_EVENTS),
+    );
+
+    const relayDb = uniqueName('bench_relay');
+    const relayFrom = await backlog(mongo, relayDb, EVENTS);
+    const relayFigure = await relay(ground, relayDb, relayFrom, EVENTS);
+
+    const ceiling = Math.min(rate(read), rate(produce));
+    console.log(
+      `\nrelay / naive:                     ${(rate(relayFigure) / rate(naiveFigure)).toFixed(1)}x (goal: at least 20x)`,
+    );
+    console.log(
+      `relay / min(raw read, raw produce): ${((rate(relayFigure) / ceiling) * 100).toFixed(0)}% of ${ceiling} events/s`,
+    );
+  } finally {
+    await mongo.close();
+    await ground.stop();
+    mongoProcess?.child.kill('SIGTERM');
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});

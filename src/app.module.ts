@@ -7,8 +7,15 @@ import {
   type DynamicModule,
   type OnApplicationShutdown,
 } from '@nestjs/common';
+import { getConnectionToken, MongooseModule } from '@nestjs/mongoose';
+import type { Connection } from 'mongoose';
+import { ChangeStreamModule } from 'nest-change-stream';
+import { changeStreamOptions } from './config/change-stream.config';
 import type { ServiceEnvironment } from './config/environment';
 import type { ResolvedServers } from './config/servers';
+import { SHOP_DB } from './orders/order.schema';
+import { ObservabilityModule } from './observability/observability.module';
+import { OrdersModule } from './orders/orders.module';
 
 const SERVICE_INFO = Symbol('SERVICE_INFO');
 const SERVERS = Symbol('SERVERS');
@@ -39,12 +46,24 @@ class EmbeddedServersLifecycle implements OnApplicationShutdown {
   }
 }
 
-/** The example orders service. */
+/**
+ * The example orders service: the orders API over `shop.orders`, the change-stream listener and/or
+ * the read-model workers (by APP_ROLE), health and metrics.
+ */
 @Module({})
 export class AppModule {
   static forRoot(env: ServiceEnvironment, servers: ResolvedServers): DynamicModule {
     return {
       module: AppModule,
+      imports: [
+        MongooseModule.forRoot(servers.mongoUrl, { dbName: SHOP_DB }),
+        ChangeStreamModule.forRootAsync({
+          inject: [getConnectionToken()],
+          useFactory: (connection: Connection) => changeStreamOptions(env, servers, connection),
+        }),
+        OrdersModule,
+        ObservabilityModule.forRoot(),
+      ],
       controllers: [InfoController],
       providers: [
         { provide: SERVICE_INFO, useValue: { role: env.role, embedded: servers.embedded } },

@@ -1,16 +1,12 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { AppModule } from './app.module';
+import { createOrdersApp } from './bootstrap';
 import { parseEnvironment } from './config/environment';
-import { resolveServers } from './config/servers';
 
 async function bootstrap(): Promise<void> {
   const logger = new Logger('Main');
   const env = parseEnvironment();
-  const servers = await resolveServers(env);
-  const app = await NestFactory.create(AppModule.forRoot(env, servers), { bufferLogs: false });
-  app.enableShutdownHooks();
+  const { app } = await createOrdersApp(env);
   await app.listen(env.port);
   logger.log(`orders service (role ${env.role}) listening on ${await app.getUrl()}`);
 }

@@ -26,6 +26,13 @@ describe('parseEnvironment', () => {
     expect(env.port).toBe(8080);
   });
 
+  it('reads the optional lease and consumer-group timings', () => {
+    expect(parseEnvironment({ LEASE_TTL_MS: '3000', KAFKA_SESSION_TIMEOUT_MS: '6000' })).toMatchObject({
+      leaseTtlMs: 3000,
+      kafkaSessionTimeoutMs: 6000,
+    });
+  });
+
   it.each([
     [{ APP_ROLE: 'leader' }, /APP_ROLE must be one of listener \| worker \| all; got "leader"/],
     [{ PORT: 'http' }, /PORT must be a TCP port number/],
@@ -33,6 +40,8 @@ describe('parseEnvironment', () => {
     [{ MONGO_URL: 'localhost:27017' }, /MONGO_URL must be a mongodb:\/\//],
     [{ KAFKA_BROKERS: 'kafka' }, /KAFKA_BROKERS must be a comma list of host:port; got "kafka"/],
     [{ REDIS_URL: 'localhost:6379' }, /REDIS_URL\(S\) must be redis:\/\//],
+    [{ LEASE_TTL_MS: '500' }, /LEASE_TTL_MS must be an integer from 1000 to 60000 \(ms\); got "500"/],
+    [{ KAFKA_SESSION_TIMEOUT_MS: '6s' }, /KAFKA_SESSION_TIMEOUT_MS must be an integer from 6000 to 300000/],
   ])('rejects %p with a message naming the variable', (env, message) => {
     expect(() => parseEnvironment(env)).toThrow(message);
   });

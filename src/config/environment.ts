@@ -14,6 +14,10 @@ export interface ServiceEnvironment {
   redisUrls: string[];
   role: AppRole;
   port: number;
+  /** Leader lease time-to-live (LEASE_TTL_MS); undefined means the library default (10 s). */
+  leaseTtlMs?: number;
+  /** Kafka consumer group session timeout of the workers (KAFKA_SESSION_TIMEOUT_MS); undefined: kafkajs' 30 s. */
+  kafkaSessionTimeoutMs?: number;
 }
 
 export class EnvironmentError extends Error {
@@ -53,5 +57,22 @@ export function parseEnvironment(env: NodeJS.ProcessEnv = process.env): ServiceE
   if (badRedis) {
     throw new EnvironmentError(`REDIS_URL(S) must be redis:// or rediss:// URLs; got "${badRedis}"`);
   }
-  return { mongoUrl, kafkaBrokers, redisUrls, role, port };
+  const ttlText = env.LEASE_TTL_MS?.trim();
+  const leaseTtlMs = ttlText ? Number(ttlText) : undefined;
+  if (ttlText && (!/^\d+$/.test(ttlText) || leaseTtlMs! < 1000 || leaseTtlMs! > 60000)) {
+    throw new EnvironmentError(
+      `LEASE_TTL_MS must be an integer from 1000 to 60000 (ms); got "${env.LEASE_TTL_MS}"`,
+    );
+  }
+  const sessionText = env.KAFKA_SESSION_TIMEOUT_MS?.trim();
+  const kafkaSessionTimeoutMs = sessionText ? Number(sessionText) : undefined;
+  if (
+    sessionText &&
+    (!/^\d+$/.test(sessionText) || kafkaSessionTimeoutMs! < 6000 || kafkaSessionTimeoutMs! > 300000)
+  ) {
+    throw new EnvironmentError(
+      `KAFKA_SESSION_TIMEOUT_MS must be an integer from 6000 to 300000 (ms); got "${env.KAFKA_SESSION_TIMEOUT_MS}"`,
+    );
+  }
+  return { mongoUrl, kafkaBrokers, redisUrls, role, port, leaseTtlMs, kafkaSessionTimeoutMs };
 }

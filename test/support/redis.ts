@@ -35,16 +35,7 @@ class RedisProcess implements RedisInstance {
 
   start(): Promise<void> {
     const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
-    args.push(
-      '--daemonize',
-      'no',
-      '--loglevel',
-      'notice',
-      '--protected-mode',
-      'no',
-      '--dir',
-      tmpdir(),
-    );
+    args.push('--daemonize', 'no', '--loglevel', 'notice', '--protected-mode', 'no', '--dir', tmpdir());
     const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     return new Promise((resolve, reject) => {

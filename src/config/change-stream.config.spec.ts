@@ -1,0 +1,55 @@
+import type { Connection } from 'mongoose';
+import { changeStreamOptions, rolesOf } from './change-stream.config';
+import { parseEnvironment } from './environment';
+import type { ResolvedServers } from './servers';
+
+const servers = (embeddedKafka: boolean): ResolvedServers => ({
+  mongoUrl: 'mongodb://m/?replicaSet=rs0',
+  kafkaBrokers: ['k:9092'],
+  redisUrls: ['redis://r:6379'],
+  embedded: { mongo: false, kafka: embeddedKafka, redis: false },
+  stop: async () => undefined,
+});
+const connection = { getClient: () => ({}) } as unknown as Connection;
+
+describe('change-stream configuration of the service', () => {
+  it.each([
+    ['listener', { listener: true, consumer: false }],
+    ['worker', { listener: false, consumer: true }],
+    ['all', { listener: true, consumer: true }],
+  ] as const)('APP_ROLE=%s runs %p', (role, roles) => {
+    expect(rolesOf(role)).toEqual(roles);
+  });
+
+  it('shares the mongoose connection and watches shop.orders', () => {
+    const options = changeStreamOptions(
+      parseEnvironment({ LEASE_TTL_MS: '4000' }),
+      servers(false),
+      connection,
+    );
+    expect(options).toMatchObject({
+      mongo: { connection },
+      kafka: { brokers: ['k:9092'] },
+      redis: { urls: ['redis://r:6379'] },
+      lease: { ttlMs: 4000 },
+      streams: [{ db: 'shop', collection: 'orders' }],
+      worker: { groupId: 'orders-read-models', database: 'shop' },
+    });
+    expect(options.worker?.kafka).toBeUndefined();
+  });
+
+  it('shortens the consumer-group timings on the embedded Kafka or when asked', () => {
+    const embedded = changeStreamOptions(parseEnvironment({}), servers(true), connection);
+    expect(embedded.worker?.kafka).toEqual({
+      sessionTimeout: 6000,
+      heartbeatInterval: 500,
+      maxWaitTimeInMs: 100,
+    });
+    const asked = changeStreamOptions(
+      parseEnvironment({ KAFKA_SESSION_TIMEOUT_MS: '12000' }),
+      servers(false),
+      connection,
+    );
+    expect(asked.worker?.kafka).toMatchObject({ sessionTimeout: 12000, heartbeatInterval: 1000 });
+  });
+});

@@ -20,6 +20,6 @@ fi
 
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: npm ci"
-  npm ci --no-fund --no-audit
+  npm ci --no-fund --no-audit --loglevel=error
 fi
 npm run --silent build:standins

@@ -21,6 +21,19 @@ export function assertRedisServerInstalled(): void {
   if (probe.error || probe.status !== 0) throw new Error(MISSING);
 }
 
+/** Every redis-server this process started and has not stopped: killed when this process exits. */
+const live = new Set<ChildProcess>();
+let exitHookInstalled = false;
+function track(child: ChildProcess): void {
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // NOTE: a test process that exits without afterAll (a crash, jest tearing a worker down) must not
+  // leave redis-server orphans behind; kill() is synchronous, so it is safe in an 'exit' handler.
+  process.once('exit', () => live.forEach((c) => c.kill('SIGKILL')));
+}
+
 class RedisProcess implements RedisInstance {
   private child?: ChildProcess;
   constructor(public port: number) {}
@@ -38,6 +51,7 @@ class RedisProcess implements RedisInstance {
     args.push('--daemonize', 'no', '--loglevel', 'notice', '--protected-mode', 'no', '--dir', tmpdir());
     const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
+    track(child);
     return new Promise((resolve, reject) => {
       let output = '';
       const onData = (chunk: Buffer) => {

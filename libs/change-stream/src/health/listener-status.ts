@@ -20,7 +20,11 @@ export interface StreamStatus {
   inFlightEvents: number;
   inFlightBytes: number;
   /** Counters since start (for metrics). */
+  eventsRead: number;
   eventsPublished: number;
+  /** Kafka batches acknowledged, and the size of the last one (events). */
+  batchesPublished: number;
+  lastBatchSize: number;
   checkpointsWritten: number;
   /** Kafka sends that failed (each is retried with backoff; the checkpoint waits). */
   publishFailures: number;
@@ -79,7 +83,10 @@ export class ChangeStreamStatus {
         lastCheckpointAt: null,
         inFlightEvents: 0,
         inFlightBytes: 0,
+        eventsRead: 0,
         eventsPublished: 0,
+        batchesPublished: 0,
+        lastBatchSize: 0,
         checkpointsWritten: 0,
         publishFailures: 0,
         leaderTerms: 0,

@@ -96,6 +96,7 @@ export class ChangeStreamSource implements RelaySource {
         const invalidate = change.operationType === 'invalidate';
         this.advance(change._id, invalidate, change.clusterTime);
         buffer.push(this.toItem(change));
+        status.eventsRead++;
         if (invalidate) return;
       } else if (stream.closed) {
         throw new Error(MESSAGES.streamClosedWithoutInvalidate(this.ctx.stream.name));

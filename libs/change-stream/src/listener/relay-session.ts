@@ -139,6 +139,8 @@ export class RelaySession {
       this.acked = batch[batch.length - 1].position;
       if (messages.length) {
         this.ctx.status.eventsPublished += messages.length;
+        this.ctx.status.batchesPublished++;
+        this.ctx.status.lastBatchSize = messages.length;
         this.ctx.status.lastPublishedAt = new Date();
       }
       await this.checkpoint(false);

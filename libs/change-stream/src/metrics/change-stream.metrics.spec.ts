@@ -20,7 +20,10 @@ function leaderStream(overrides: Partial<StreamStatus> = {}): StreamStatus {
     lastCheckpointAt: null,
     inFlightEvents: 2,
     inFlightBytes: 100,
+    eventsRead: 12,
     eventsPublished: 10,
+    batchesPublished: 2,
+    lastBatchSize: 4,
     checkpointsWritten: 3,
     publishFailures: 0,
     leaderTerms: 1,
@@ -78,10 +81,19 @@ describe('ChangeStreamMetrics', () => {
     const { value, setStream } = setup();
     expect(await value('change_stream_events_published_total{stream="shop.orders"}')).toBe(10);
     expect(await value('change_stream_events_read_total{stream="shop.orders"}')).toBe(12);
-    setStream({ eventsPublished: 25, inFlightEvents: 0, leaderTerms: 2 });
+    setStream({
+      eventsRead: 25,
+      eventsPublished: 25,
+      batchesPublished: 5,
+      lastBatchSize: 3,
+      inFlightEvents: 0,
+      leaderTerms: 2,
+    });
     expect(await value('change_stream_events_published_total{stream="shop.orders"}')).toBe(25);
     expect(await value('change_stream_events_read_total{stream="shop.orders"}')).toBe(25);
     expect(await value('change_stream_leadership_changes_total{stream="shop.orders"}')).toBe(2);
+    expect(await value('change_stream_publish_batches_total{stream="shop.orders"}')).toBe(5);
+    expect(await value('change_stream_publish_batch_size{stream="shop.orders"}')).toBe(3);
   });
 
   it('says NaN, not 0, for an unreadable oplog', async () => {

@@ -90,11 +90,15 @@ export class ChangeStreamMetrics {
       'Change events published to Kafka and acknowledged.',
       (s) => s.eventsPublished,
     );
-    // NOTE: the relay counts published and in-flight events; read = both (events dropped with a lost term are read again by the next leader).
     mirror(
       'events_read_total',
       'Change events read from the change stream by this replica.',
-      (s) => s.eventsPublished + s.inFlightEvents,
+      (s) => s.eventsRead,
+    );
+    mirror(
+      'publish_batches_total',
+      'Kafka batches acknowledged (events_published_total / publish_batches_total = mean batch size).',
+      (s) => s.batchesPublished,
     );
     mirror(
       'publish_failures_total',
@@ -141,6 +145,7 @@ export class ChangeStreamMetrics {
     perStream('lease_valid_seconds', 'How long the held lease is still valid (leader only).', (s, r) =>
       s.role === 'leader' && s.leaseValidUntil !== null ? seconds(s.leaseValidUntil - r.at.getTime()) : null,
     );
+    perStream('publish_batch_size', 'Events in the last batch Kafka acknowledged.', (s) => s.lastBatchSize);
     perStream('in_flight_events', 'Events read but not yet acknowledged by Kafka.', (s) => s.inFlightEvents);
     perStream('stopped', '1 when a policy stopped the stream (history lost, rejected pipeline).', (s) =>
       s.stoppedReason ? 1 : 0,

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Kafka, Producer } from 'kafkajs';
+import { Partitioners, type Kafka, type Producer } from 'kafkajs';
 import { CHANGE_STREAM_KAFKA, CHANGE_STREAM_OPTIONS } from '../change-stream.constants';
 import type { ConsumerOptions } from './consumer-options';
 import { DeadLetterSink, deadLetterRecord, type DeadLetter } from './dead-letter';
@@ -21,6 +21,7 @@ export class KafkaDeadLetterPublisher extends DeadLetterSink {
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: true,
+      createPartitioner: Partitioners.DefaultPartitioner,
     });
     await this.producer.connect();
   }

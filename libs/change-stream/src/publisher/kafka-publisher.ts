@@ -1,5 +1,6 @@
 import {
   CompressionTypes,
+  Partitioners,
   type Kafka,
   type Producer,
   type ProducerConfig,
@@ -81,6 +82,8 @@ export class KafkaPublisher {
   private async open(): Promise<Producer> {
     const producer = this.kafka.producer({
       allowAutoTopicCreation: true,
+      // NOTE: the Java-compatible murmur2 partitioner: a key lands where other Kafka clients put it.
+      createPartitioner: Partitioners.DefaultPartitioner,
       ...this.config,
       idempotent: true,
       maxInFlightRequests: 1,

@@ -103,7 +103,7 @@ const KAFKA_KEYS = [
   'logLevel',
   'logCreator',
 ];
-const STREAM_KEYS = [
+export const STREAM_OPTION_KEYS = [
   'name',
   'db',
   'collection',
@@ -116,7 +116,7 @@ const STREAM_KEYS = [
   'topic',
   'startAtOperationTime',
 ];
-const ROOT_KEYS = [
+export const ROOT_OPTION_KEYS = [
   'listener',
   'consumer',
   'mongo',
@@ -380,7 +380,8 @@ function resolveStream(
   topicPrefix: string,
   excluded: string[],
 ): ResolvedStream {
-  const stream = section(value, path, true, STREAM_KEYS)! as Record<string, unknown> & Partial<StreamOptions>;
+  const stream = section(value, path, true, STREAM_OPTION_KEYS)! as Record<string, unknown> &
+    Partial<StreamOptions>;
   const db = databaseName(stream.db, `${path}.db`);
   if (UNWATCHABLE_DATABASES.includes(db))
     throw new InvalidOptionsError(
@@ -480,7 +481,7 @@ function resolveStream(
  * bad option and what it accepts. Runs once, when the module's providers are created.
  */
 export function resolveOptions(raw: ChangeStreamModuleOptions): ResolvedChangeStreamOptions {
-  const options = section(raw, '', true, ROOT_KEYS)! as Record<string, unknown> &
+  const options = section(raw, '', true, ROOT_OPTION_KEYS)! as Record<string, unknown> &
     Partial<ChangeStreamModuleOptions>;
   const listener = optionalBoolean(options.listener, 'listener', DEFAULTS.listener);
   const consumer = optionalBoolean(options.consumer, 'consumer', DEFAULTS.consumer);

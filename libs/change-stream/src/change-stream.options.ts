@@ -1,3 +1,4 @@
+import { CHANGE_OPERATION_TYPES } from './events/change-event.interface';
 import { Timestamp, type Document } from 'bson';
 import { InvalidOptionsError } from './errors/invalid-options.error';
 import {
@@ -13,7 +14,7 @@ import {
 } from './utils/option-validators';
 import { defaultTopic } from './events/topic-naming';
 import type {
-  ChangeOperationType,
+  StreamOperationType,
   ChangeStreamModuleOptions,
   LeaseOptions,
   Namespace,
@@ -51,23 +52,10 @@ export const DEFAULTS = {
   },
 } as const;
 
-const OPERATION_TYPES: readonly ChangeOperationType[] = [
-  'insert',
-  'update',
-  'replace',
-  'delete',
-  'drop',
-  'rename',
-  'dropDatabase',
-  'invalidate',
-  'create',
-  'createIndexes',
-  'dropIndexes',
-  'modify',
-  'shardCollection',
-  'refineCollectionShardKey',
-  'reshardCollection',
-];
+/** What a stream's `operationTypes` may name: the server's types (`snapshot` events come from resnapshot only). */
+const OPERATION_TYPES = CHANGE_OPERATION_TYPES.filter(
+  (t) => t !== 'snapshot',
+) as readonly StreamOperationType[];
 /** Stages MongoDB allows after `$changeStream`. */
 const PIPELINE_STAGES = [
   '$match',
@@ -425,8 +413,8 @@ function resolveStream(
           stream.operationTypes,
           `${path}.operationTypes`,
           `operation types (${OPERATION_TYPES.join(', ')})`,
-          (t) => OPERATION_TYPES.includes(t as ChangeOperationType),
-        ) as ChangeOperationType[]);
+          (t) => OPERATION_TYPES.includes(t as StreamOperationType),
+        ) as StreamOperationType[]);
   const topic = stream.topic;
   if (topic !== undefined && typeof topic !== 'function') topicName(topic as string, `${path}.topic`);
   const topicOf =

@@ -14,6 +14,7 @@ export type {
   RedisConnectionOptions,
   LeaseOptions,
   StreamOptions,
+  StreamOperationType,
   StorageOptions,
   RelayOptions,
   Namespace,

@@ -1,3 +1,4 @@
+import type { ChangeOperationType as EventOperationType } from '../events/change-event.interface';
 import type { Document, Timestamp } from 'bson';
 import type { Redis, RedisOptions } from 'ioredis';
 import type { CompressionTypes, Kafka, KafkaConfig, ProducerConfig } from 'kafkajs';
@@ -75,23 +76,8 @@ export interface LeaseOptions {
   keyPrefix?: string;
 }
 
-/** The operation types a change stream reports. */
-export type ChangeOperationType =
-  | 'insert'
-  | 'update'
-  | 'replace'
-  | 'delete'
-  | 'drop'
-  | 'rename'
-  | 'dropDatabase'
-  | 'invalidate'
-  | 'create'
-  | 'createIndexes'
-  | 'dropIndexes'
-  | 'modify'
-  | 'shardCollection'
-  | 'refineCollectionShardKey'
-  | 'reshardCollection';
+/** The operation types a change stream reports (every event type but the library's own `snapshot`). */
+export type StreamOperationType = Exclude<EventOperationType, 'snapshot'>;
 
 /** A namespace (`{ db, coll }`) as change events carry it. */
 export interface Namespace {
@@ -120,7 +106,7 @@ export interface StreamOptions {
    */
   pipeline?: Document[];
   /** Only these operation types (invalidate is always kept). Default: all. */
-  operationTypes?: ChangeOperationType[];
+  operationTypes?: StreamOperationType[];
   /** `'default' | 'updateLookup' | 'whenAvailable' | 'required'`. Default: `'default'`. */
   fullDocument?: 'default' | 'updateLookup' | 'whenAvailable' | 'required';
   /** `'off' | 'whenAvailable' | 'required'` (needs changeStreamPreAndPostImages). Default: `'off'`. */
@@ -211,7 +197,7 @@ export interface ResolvedStream {
   /** null: the whole database. */
   collections: string[] | null;
   pipeline: Document[];
-  operationTypes: ChangeOperationType[] | null;
+  operationTypes: StreamOperationType[] | null;
   fullDocument: NonNullable<StreamOptions['fullDocument']>;
   fullDocumentBeforeChange: NonNullable<StreamOptions['fullDocumentBeforeChange']>;
   showExpandedEvents: boolean;

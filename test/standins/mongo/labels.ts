@@ -11,8 +11,8 @@ export const ErrorLabel = {
   ResumableChangeStreamError: 'ResumableChangeStreamError',
 } as const;
 
-/** Codes for which a retryable write (or commit/abortTransaction) is labelled RetryableWriteError. */
-export const RETRYABLE_WRITE_CODES: ReadonlySet<number> = new Set([
+/** Network, shutdown and replica-state-change codes: both label lists below start from these. */
+const NODE_STATE_CODES = [
   ErrorCodes.HostUnreachable,
   ErrorCodes.HostNotFound,
   ErrorCodes.NetworkTimeout,
@@ -25,6 +25,11 @@ export const RETRYABLE_WRITE_CODES: ReadonlySet<number> = new Set([
   ErrorCodes.InterruptedDueToReplStateChange,
   ErrorCodes.NotPrimaryNoSecondaryOk,
   ErrorCodes.NotPrimaryOrSecondary,
+] as const;
+
+/** Codes for which a retryable write (or commit/abortTransaction) is labelled RetryableWriteError. */
+export const RETRYABLE_WRITE_CODES: ReadonlySet<number> = new Set<number>([
+  ...NODE_STATE_CODES,
   ErrorCodes.ReadConcernMajorityNotAvailableYet,
 ]);
 
@@ -32,19 +37,8 @@ export const RETRYABLE_WRITE_CODES: ReadonlySet<number> = new Set([
  * Codes for which a failed getMore on a change-stream cursor is labelled ResumableChangeStreamError
  * (the driver's change-stream spec list; StaleShardVersion is no longer labelled by 7.0).
  */
-export const RESUMABLE_CHANGE_STREAM_CODES: ReadonlySet<number> = new Set([
-  ErrorCodes.HostUnreachable,
-  ErrorCodes.HostNotFound,
-  ErrorCodes.NetworkTimeout,
-  ErrorCodes.ShutdownInProgress,
-  ErrorCodes.PrimarySteppedDown,
-  ErrorCodes.ExceededTimeLimit,
-  ErrorCodes.SocketException,
-  ErrorCodes.NotWritablePrimary,
-  ErrorCodes.InterruptedAtShutdown,
-  ErrorCodes.InterruptedDueToReplStateChange,
-  ErrorCodes.NotPrimaryNoSecondaryOk,
-  ErrorCodes.NotPrimaryOrSecondary,
+export const RESUMABLE_CHANGE_STREAM_CODES: ReadonlySet<number> = new Set<number>([
+  ...NODE_STATE_CODES,
   ErrorCodes.StaleEpoch,
   ErrorCodes.StaleConfig,
   ErrorCodes.RetryChangeStream,

@@ -1,30 +1,18 @@
 import { assessHealth } from './change-stream-health';
 import type { ChangeStreamReport } from './change-stream.inspector';
-import type { StreamStatus } from './listener-status';
+import { newStreamStatus, type StreamStatus } from './listener-status';
 
 const AT = new Date('2026-01-01T00:00:10Z');
 const ROLES = { listener: true, consumer: true };
 
 function stream(overrides: Partial<StreamStatus> = {}): StreamStatus {
   return {
-    name: 'shop.orders',
+    ...newStreamStatus('shop.orders'),
     role: 'leader',
     leaseValidUntil: AT.getTime() + 5_000,
     epoch: 3,
     lastReadAt: new Date(AT.getTime() - 200),
-    lastPublishedAt: null,
-    lastCheckpointAt: null,
-    inFlightEvents: 0,
-    inFlightBytes: 0,
-    eventsRead: 0,
-    eventsPublished: 0,
-    batchesPublished: 0,
-    lastBatchSize: 0,
-    checkpointsWritten: 0,
-    publishFailures: 0,
     leaderTerms: 1,
-    stoppedReason: null,
-    lastError: null,
     ...overrides,
   };
 }

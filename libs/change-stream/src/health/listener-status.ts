@@ -73,28 +73,33 @@ export class ChangeStreamStatus {
     this.enabled = true;
     let status = this.streams.get(name);
     if (!status) {
-      status = {
-        name,
-        role: 'starting',
-        leaseValidUntil: null,
-        epoch: null,
-        lastReadAt: null,
-        lastPublishedAt: null,
-        lastCheckpointAt: null,
-        inFlightEvents: 0,
-        inFlightBytes: 0,
-        eventsRead: 0,
-        eventsPublished: 0,
-        batchesPublished: 0,
-        lastBatchSize: 0,
-        checkpointsWritten: 0,
-        publishFailures: 0,
-        leaderTerms: 0,
-        stoppedReason: null,
-        lastError: null,
-      };
+      status = newStreamStatus(name);
       this.streams.set(name, status);
     }
     return status;
   }
+}
+
+/** @internal A stream's status before anything happened: starting, counters at zero. */
+export function newStreamStatus(name: string): StreamStatus {
+  return {
+    name,
+    role: 'starting',
+    leaseValidUntil: null,
+    epoch: null,
+    lastReadAt: null,
+    lastPublishedAt: null,
+    lastCheckpointAt: null,
+    inFlightEvents: 0,
+    inFlightBytes: 0,
+    eventsRead: 0,
+    eventsPublished: 0,
+    batchesPublished: 0,
+    lastBatchSize: 0,
+    checkpointsWritten: 0,
+    publishFailures: 0,
+    leaderTerms: 0,
+    stoppedReason: null,
+    lastError: null,
+  };
 }

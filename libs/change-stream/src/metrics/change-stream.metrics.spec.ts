@@ -3,7 +3,7 @@ import { Registry } from 'prom-client';
 import { lastValueFrom, of, throwError } from 'rxjs';
 import { ChangeContext } from '../consumer/change-context';
 import type { ChangeStreamInspector, ChangeStreamReport } from '../health/change-stream.inspector';
-import type { StreamStatus } from '../health/listener-status';
+import { newStreamStatus, type StreamStatus } from '../health/listener-status';
 import { ChangeHandlerMetricsInterceptor } from './change-handler-metrics.interceptor';
 import { ChangeStreamMetrics } from './change-stream.metrics';
 
@@ -11,13 +11,11 @@ const AT = new Date('2026-01-01T00:01:00Z');
 
 function leaderStream(overrides: Partial<StreamStatus> = {}): StreamStatus {
   return {
-    name: 'shop.orders',
+    ...newStreamStatus('shop.orders'),
     role: 'leader',
     leaseValidUntil: AT.getTime() + 2_500,
     epoch: 4,
     lastReadAt: new Date(AT.getTime() - 500),
-    lastPublishedAt: null,
-    lastCheckpointAt: null,
     inFlightEvents: 2,
     inFlightBytes: 100,
     eventsRead: 12,
@@ -25,10 +23,7 @@ function leaderStream(overrides: Partial<StreamStatus> = {}): StreamStatus {
     batchesPublished: 2,
     lastBatchSize: 4,
     checkpointsWritten: 3,
-    publishFailures: 0,
     leaderTerms: 1,
-    stoppedReason: null,
-    lastError: null,
     ...overrides,
   };
 }

@@ -51,6 +51,8 @@ describe('listener: relaying a change stream to Kafka', () => {
     };
     await orders.insertOne(doc);
     await orders.updateOne({ _id }, { $set: { status: 'paid' } });
+    // NOTE: updateLookup reads the document when the event is read; delete it only after that.
+    await waitFor(() => listener!.status().streams[0].eventsRead >= 2, { what: 'the update to be read' });
     await orders.deleteOne({ _id });
 
     reader = await new TopicReader(ground().kafkaBrokers, [`cdc.${db}.orders`]).start();

@@ -130,6 +130,24 @@ describe('resolveOptions', () => {
     ['a bad broker', (o) => (o.kafka.brokers = ['nohost']), 'kafka.brokers[0]', /'host:port'/],
     ['a bad topic prefix', (o) => (o.kafka.topicPrefix = 'a b'), 'kafka.topicPrefix', /topic-name prefix/],
     ['an unknown kafka key', (o) => (o.kafka.broker = ['x:1']), 'kafka.broker', /no such option/],
+    [
+      'a non-boolean producerThread',
+      (o) => (o.kafka.producerThread = 'on'),
+      'kafka.producerThread',
+      /true or false/,
+    ],
+    [
+      'a producer thread with a client',
+      (o) => (o.kafka = { client: new Kafka({ brokers: ['x:1'] }), producerThread: true }),
+      'kafka.producerThread',
+      /only with "kafka.brokers"/,
+    ],
+    [
+      'a producer thread with a function setting',
+      (o) => Object.assign(o.kafka, { producerThread: true, logCreator: () => () => undefined }),
+      'kafka.producerThread',
+      /"kafka.logCreator" cannot/,
+    ],
     ['a Redis lease without Redis', (o) => (o.lease = { store: 'redis' }), 'redis', /Redis URLs or clients/],
     ['a bad Redis URL', (o) => (o.redis = { urls: ['localhost:6379'] }), 'redis.urls[0]', /'redis:\/\/'/],
     [

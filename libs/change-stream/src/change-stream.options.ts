@@ -1,6 +1,8 @@
 import { CHANGE_OPERATION_TYPES } from './events/change-event.interface';
 import { Timestamp, type Document } from 'bson';
+import { producerThreadData } from './connections/kafka-config';
 import { InvalidOptionsError } from './errors/invalid-options.error';
+import { unclonableSetting } from './publisher/producer-thread';
 import {
   isObject,
   hasMethods,
@@ -16,6 +18,7 @@ import { defaultTopic } from './events/topic-naming';
 import type {
   StreamOperationType,
   ChangeStreamModuleOptions,
+  KafkaConnectionOptions,
   LeaseOptions,
   Namespace,
   ResolvedChangeStreamOptions,
@@ -78,6 +81,7 @@ const KAFKA_KEYS = [
   'topicPrefix',
   'producer',
   'compression',
+  'producerThread',
   'clientId',
   'ssl',
   'sasl',
@@ -167,6 +171,23 @@ function resolveKafka(value: unknown): ResolvedChangeStreamOptions['kafka'] {
   }
   if (kafka.producer !== undefined && !isObject(kafka.producer))
     throw new InvalidOptionsError('kafka.producer', 'an object of kafkajs ProducerConfig', kafka.producer);
+  if (kafka.producerThread !== undefined && typeof kafka.producerThread !== 'boolean')
+    throw new InvalidOptionsError('kafka.producerThread', 'true or false', kafka.producerThread);
+  if (kafka.producerThread === true) {
+    if (source === 'client')
+      throw new InvalidOptionsError(
+        'kafka.producerThread',
+        'true only with "kafka.brokers" (an existing kafkajs client cannot move to another thread)',
+        kafka.producerThread,
+      );
+    const blocker = unclonableSetting(producerThreadData(kafka as KafkaConnectionOptions));
+    if (blocker)
+      throw new InvalidOptionsError(
+        'kafka.producerThread',
+        `true only with settings that can move to another thread ("${blocker}" cannot: functions and class instances stay in this thread; set producerThread: false)`,
+        kafka.producerThread,
+      );
+  }
   return { clientId: DEFAULTS.kafka.clientId, ...kafka, topicPrefix } as ResolvedChangeStreamOptions['kafka'];
 }
 

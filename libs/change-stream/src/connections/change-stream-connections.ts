@@ -1,20 +1,10 @@
 import { Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import Redis from 'ioredis';
-import { Kafka, type KafkaConfig } from 'kafkajs';
+import { Kafka } from 'kafkajs';
 import { MongoClient } from 'mongodb';
-import type {
-  KafkaConnectionOptions,
-  ResolvedChangeStreamOptions,
-} from '../interfaces/change-stream-options.interface';
-
-/** Library-only keys of the `kafka` section; everything else is kafkajs' KafkaConfig. */
-const KAFKA_LIBRARY_KEYS = ['brokers', 'client', 'topicPrefix', 'producer', 'compression'] as const;
-
-function kafkaConfig(options: KafkaConnectionOptions): KafkaConfig {
-  const passthrough: Record<string, unknown> = { ...options };
-  for (const key of KAFKA_LIBRARY_KEYS) delete passthrough[key];
-  return { ...(passthrough as Omit<KafkaConfig, 'brokers'>), brokers: options.brokers! };
-}
+import { unclonableSetting, type ProducerThreadData } from '../publisher/producer-thread';
+import { kafkaConfig, producerThreadData } from './kafka-config';
+import type { ResolvedChangeStreamOptions } from '../interfaces/change-stream-options.interface';
 
 /**
  * The clients the library uses: the user's own (never closed here) or ones it creates from URIs
@@ -25,6 +15,8 @@ export class ChangeStreamConnections implements OnApplicationBootstrap, OnApplic
   /** The one MongoClient shared by listener and consumer (a mongoose connection's own client when given one). */
   readonly mongo: MongoClient;
   readonly kafka: Kafka;
+  /** The listener's producer-thread settings, or null when its producer runs in this thread (see `kafka.producerThread`). */
+  readonly producerThread: ProducerThreadData | null;
   private readonly logger = new Logger('ChangeStream');
   private readonly ownsMongo: boolean;
   private redisClients?: Redis[];
@@ -37,6 +29,8 @@ export class ChangeStreamConnections implements OnApplicationBootstrap, OnApplic
     this.mongo =
       mongo.client ?? mongo.connection?.getClient() ?? new MongoClient(mongo.uri!, mongo.clientOptions);
     this.kafka = kafka.client ?? new Kafka(kafkaConfig(kafka));
+    const threadData = kafka.client || kafka.producerThread === false ? null : producerThreadData(kafka);
+    this.producerThread = threadData && !unclonableSetting(threadData) ? threadData : null;
   }
 
   /** The Redis clients of the Redlock lease (created on first call, from URLs, or the user's). */

@@ -41,6 +41,13 @@ export interface KafkaConnectionOptions extends Partial<Omit<KafkaConfig, 'broke
   producer?: Omit<ProducerConfig, 'idempotent' | 'maxInFlightRequests' | 'transactionalId'>;
   /** Compression of produced batches. Default: none. */
   compression?: CompressionTypes;
+  /**
+   * Run the listener's producer (kafkajs encoding and I/O) on its own worker thread, in parallel
+   * with reading MongoDB. Default: on whenever possible, that is with `brokers` and settings that can
+   * move to another thread (no functions such as a `logCreator` or an OAuth provider); off with
+   * `client`. `true` fails at start-up when that is not possible; `false` keeps it in this thread.
+   */
+  producerThread?: boolean;
 }
 
 /** Redis for the Redlock lease: URLs (clients created and closed by the library) or existing ioredis clients. */

@@ -47,6 +47,7 @@ export class ChangeStreamListener implements OnApplicationBootstrap, BeforeAppli
           options: this.options,
           client: this.client,
           kafka: this.kafka,
+          producerThread: this.connections.producerThread,
           lease: leases.create(stream.name),
           status: this.status,
           logger: this.logger,

@@ -2,7 +2,7 @@ import type { LoggerService } from '@nestjs/common';
 import { DEFAULTS } from '../change-stream.options';
 import { FencedOutError } from '../errors/fenced-out.error';
 import { ChangeStreamStatus } from '../health/listener-status';
-import type { KafkaPublisher } from '../publisher/kafka-publisher';
+import type { EventPublisher } from '../publisher/event-publisher';
 import type { OutgoingMessage } from '../publisher/outgoing-message';
 import { EMPTY_POSITION, type CheckpointStore, type StreamPosition } from './checkpoint.store';
 import type { InFlightBuffer } from './in-flight-buffer';
@@ -62,7 +62,7 @@ function setup() {
     {
       stream: 's',
       relay,
-      publisher: publisher as unknown as KafkaPublisher,
+      publisher: publisher as unknown as EventPublisher,
       checkpoints: checkpoints as unknown as CheckpointStore,
       epoch: 7,
       status,

@@ -3,7 +3,7 @@ import { FencedOutError } from '../errors/fenced-out.error';
 import type { StreamStatus } from '../health/listener-status';
 import type { ResolvedChangeStreamOptions } from '../interfaces/change-stream-options.interface';
 import { MESSAGES } from '../change-stream.messages';
-import type { KafkaPublisher } from '../publisher/kafka-publisher';
+import type { EventPublisher } from '../publisher/event-publisher';
 import type { OutgoingMessage } from '../publisher/outgoing-message';
 import { backoffDelay, sleep } from '../utils/timers';
 import type { CheckpointStore, StreamPosition } from './checkpoint.store';
@@ -18,7 +18,7 @@ export interface RelaySource {
 export interface SessionContext {
   stream: string;
   relay: ResolvedChangeStreamOptions['relay'];
-  publisher: KafkaPublisher;
+  publisher: EventPublisher;
   checkpoints: CheckpointStore;
   epoch: number;
   status: StreamStatus;

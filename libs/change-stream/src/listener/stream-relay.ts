@@ -12,7 +12,9 @@ import type {
 } from '../interfaces/change-stream-options.interface';
 import { LeaderElector, type LeaderTerm, type TermOutcome } from '../leader/leader-elector';
 import type { Lease } from '../leader/lease.interface';
+import type { EventPublisher } from '../publisher/event-publisher';
 import { KafkaPublisher } from '../publisher/kafka-publisher';
+import { ThreadedKafkaPublisher, type ProducerThreadData } from '../publisher/producer-thread';
 import { backoffDelay, sleep } from '../utils/timers';
 import { ChangeStreamSource, type SourceContext } from './change-stream.source';
 import {
@@ -30,6 +32,8 @@ export interface StreamRelayDeps {
   options: ResolvedChangeStreamOptions;
   client: MongoClient;
   kafka: Kafka;
+  /** Settings of a producer thread, or null to produce in this thread with `kafka`. */
+  producerThread?: ProducerThreadData | null;
   lease: Lease;
   status: ChangeStreamStatus;
   logger: LoggerService;
@@ -92,14 +96,18 @@ export class StreamRelay {
     if (this.stopping.signal.aborted) return 'stop';
     const { epoch, position: saved } = await this.checkpoints.takeEpoch();
     Object.assign(this.state, { epoch, leaderTerms: this.state.leaderTerms + 1 });
-    const publisher = new KafkaPublisher(
-      this.deps.kafka,
-      this.deps.options.kafka.producer,
-      this.deps.options.kafka.compression,
-    );
+    const publisher: EventPublisher = this.deps.producerThread
+      ? new ThreadedKafkaPublisher(this.deps.producerThread)
+      : new KafkaPublisher(
+          this.deps.kafka,
+          this.deps.options.kafka.producer,
+          this.deps.options.kafka.compression,
+        );
     try {
-      if (!(await this.connect(publisher, term.signal))) return this.outcome();
+      // NOTE: the start is fixed (and saved on a first start) before connecting to Kafka: "from now"
+      // means from the moment this replica won, however long the producer takes to connect.
       const position = await this.startingPosition(epoch, saved);
+      if (!(await this.connect(publisher, term.signal))) return this.outcome();
       this.deps.logger.log(MESSAGES.becameLeader(this.deps.stream.name, epoch, position));
       return await this.relay(term, epoch, publisher, position);
     } catch (error) {
@@ -118,7 +126,7 @@ export class StreamRelay {
   private async relay(
     term: LeaderTerm,
     epoch: number,
-    publisher: KafkaPublisher,
+    publisher: EventPublisher,
     start: StreamPosition,
   ): Promise<TermOutcome> {
     let position = start;
@@ -161,7 +169,7 @@ export class StreamRelay {
   private async runSession(
     term: LeaderTerm,
     epoch: number,
-    publisher: KafkaPublisher,
+    publisher: EventPublisher,
     position: StreamPosition,
     source: RelaySource,
   ): Promise<boolean> {
@@ -198,7 +206,7 @@ export class StreamRelay {
     return position;
   }
 
-  private async connect(publisher: KafkaPublisher, signal: AbortSignal): Promise<boolean> {
+  private async connect(publisher: EventPublisher, signal: AbortSignal): Promise<boolean> {
     for (let attempt = 0; !signal.aborted && !this.stopping.signal.aborted; attempt++) {
       try {
         await publisher.connect();

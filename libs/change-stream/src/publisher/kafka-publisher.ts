@@ -6,7 +6,8 @@ import {
   type ProducerConfig,
   type TopicMessages,
 } from 'kafkajs';
-import type { OutgoingMessage } from './outgoing-message';
+import type { EventPublisher } from './event-publisher';
+import type { WireMessage } from './outgoing-message';
 
 /** acks from all in-sync replicas. */
 const ACKS_ALL = -1;
@@ -16,7 +17,7 @@ const ACKS_ALL = -1;
  * per-partition order), `acks: all`, one sendBatch per relay batch. `send` resolves only when Kafka
  * acknowledged every message in it.
  */
-export class KafkaPublisher {
+export class KafkaPublisher implements EventPublisher {
   private producer: Producer | null = null;
   private connecting: Promise<Producer> | null = null;
 
@@ -35,7 +36,7 @@ export class KafkaPublisher {
   }
 
   /** Sends the messages in order (grouped by topic) and resolves when all are acknowledged. */
-  async send(messages: readonly OutgoingMessage[]): Promise<void> {
+  async send(messages: readonly WireMessage[]): Promise<void> {
     if (messages.length === 0) return;
     const producer = await this.connected();
     await producer.sendBatch({
@@ -99,7 +100,7 @@ export class KafkaPublisher {
 }
 
 /** Groups messages by topic, keeping their order within each topic (and so within each partition). */
-export function groupByTopic(messages: readonly OutgoingMessage[]): TopicMessages[] {
+export function groupByTopic(messages: readonly WireMessage[]): TopicMessages[] {
   const byTopic = new Map<string, TopicMessages>();
   for (const { topic, key, value, headers } of messages) {
     let entry = byTopic.get(topic);

@@ -5,3 +5,11 @@ export interface OutgoingMessage {
   value: string;
   headers: Record<string, string>;
 }
+
+/** A message as kafkajs takes it: text or bytes (the producer thread sends bytes). */
+export interface WireMessage {
+  topic: string;
+  key: string | Buffer;
+  value: string | Buffer;
+  headers: Record<string, string | Buffer>;
+}

@@ -1,0 +1,45 @@
+/**
+ * The producer thread's entry: a {@link KafkaPublisher} on its own kafkajs client, driven by
+ * messages from {@link ThreadedKafkaPublisher}. Each request is answered with its id; errors cross
+ * back as name, message and kafkajs' `retriable` flag.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { Kafka } from 'kafkajs';
+import { KafkaPublisher } from './kafka-publisher';
+import {
+  unpackMessages,
+  type ProducerThreadData,
+  type ProducerThreadReply,
+  type ProducerThreadRequest,
+} from './producer-thread';
+
+const data = workerData as ProducerThreadData;
+const publisher = new KafkaPublisher(new Kafka(data.kafka), data.producer, data.compression);
+const port = parentPort!;
+
+port.on('message', (request: ProducerThreadRequest) => {
+  void handle(request).then(
+    () => port.postMessage({ id: request.id, ok: true } satisfies ProducerThreadReply),
+    (error: unknown) => {
+      const { name, message, retriable } = error as { name?: string; message?: string; retriable?: boolean };
+      port.postMessage({
+        id: request.id,
+        ok: false,
+        error: { name: name ?? 'Error', message: message ?? String(error), retriable },
+      } satisfies ProducerThreadReply);
+    },
+  );
+});
+
+function handle(request: ProducerThreadRequest): Promise<void> {
+  switch (request.op) {
+    case 'connect':
+      return publisher.connect();
+    case 'send':
+      return publisher.send(unpackMessages(request.packed));
+    case 'reset':
+      return publisher.reset();
+    case 'disconnect':
+      return publisher.disconnect();
+  }
+}

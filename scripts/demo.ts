@@ -10,10 +10,9 @@
  * takes about one lease TTL after a SIGKILL), KAFKA_SESSION_TIMEOUT_MS (6000 on the embedded Kafka). Replica logs go to a temporary directory (printed).
  */
 import 'reflect-metadata';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
 import { parseEnvironment } from '../src/config/environment';
 import { ORDERS_TOPIC } from '../src/config/change-stream.config';
@@ -21,93 +20,17 @@ import { resolveServers } from '../src/config/servers';
 import { SHOP_DB } from '../src/orders/order.schema';
 import { auditReadModels } from '../src/orders/read-model-audit';
 import { OrdersClient, OrderWorkload, seededRandom } from '../test/e2e/orders-client';
-import { freePort } from '../test/support/ports';
+import { leaderOf, startReplica, type Replica } from '../test/support/replicas';
 import { waitFor } from '../test/support/wait';
 
-const ROOT = resolve(__dirname, '..');
 const WRITES = Number(process.env.DEMO_WRITES ?? 200);
 const LEASE_TTL_MS = process.env.LEASE_TTL_MS ?? '3000';
 const REPLICAS = 3;
-
-/** The parts of GET /health the demo reads. */
-interface Health {
-  status: string;
-  details?: {
-    changeStream?: {
-      instanceId: string;
-      leadership: string;
-      streams: Array<{ epoch: number | null; role: string }>;
-      consumer: { state: string; assignedPartitions: number } | null;
-    };
-  };
-}
-
-class Replica {
-  readonly url: string;
-  private exited: Promise<void>;
-  alive = true;
-
-  constructor(
-    readonly name: string,
-    readonly port: number,
-    private readonly child: ChildProcess,
-  ) {
-    this.url = `http://127.0.0.1:${port}`;
-    this.exited = new Promise((done) => child.once('exit', () => ((this.alive = false), done())));
-  }
-
-  async health(): Promise<Health | null> {
-    try {
-      const response = await fetch(`${this.url}/health`, { signal: AbortSignal.timeout(1_000) });
-      return (await response.json()) as Health;
-    } catch {
-      return null;
-    }
-  }
-
-  /** One series of GET /metrics (0 when absent or unreachable). */
-  async metric(series: string): Promise<number> {
-    try {
-      const text = await (await fetch(`${this.url}/metrics`, { signal: AbortSignal.timeout(1_000) })).text();
-      const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-      return line ? Number(line.slice(series.length + 1)) : 0;
-    } catch {
-      return 0;
-    }
-  }
-
-  kill(signal: NodeJS.Signals): Promise<void> {
-    if (this.alive) this.child.kill(signal);
-    return this.exited;
-  }
-}
 
 const PUBLISHED = 'change_stream_events_published_total{stream="shop.orders"}';
 const HANDLED = 'change_stream_handler_invocations_total{handler="orders.read-models",outcome="success"}';
 const time = (ms: number) => new Date(ms).toISOString().slice(11, 23);
 const say = (line: string) => process.stdout.write(`${line}\n`);
-
-async function startReplica(index: number, env: NodeJS.ProcessEnv, logDir: string): Promise<Replica> {
-  const port = await freePort();
-  const name = `replica-${index + 1}`;
-  const log = createWriteStream(join(logDir, `${name}.log`));
-  const child = spawn(process.execPath, ['-r', '@swc-node/register', join(ROOT, 'src/main.ts')], {
-    cwd: ROOT,
-    env: { ...env, APP_ROLE: 'all', PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout!.pipe(log);
-  child.stderr!.pipe(log);
-  return new Replica(name, port, child);
-}
-
-async function leaderOf(replicas: Replica[]): Promise<{ replica: Replica; epoch: number } | null> {
-  for (const replica of replicas.filter((r) => r.alive)) {
-    const details = (await replica.health())?.details?.changeStream;
-    if (details?.leadership === 'leader') return { replica, epoch: details.streams[0]?.epoch ?? 0 };
-  }
-  return null;
-}
 
 async function main(): Promise<number> {
   const env = parseEnvironment();
@@ -133,7 +56,8 @@ async function main(): Promise<number> {
     say(`starting ${REPLICAS} replicas (APP_ROLE=all, lease TTL ${LEASE_TTL_MS} ms); logs in ${logDir}`);
     // NOTE: started together, so they join the consumer group in one rebalance (the embedded Kafka's
     // coordinator fails a member that joins a running group later).
-    for (let i = 0; i < REPLICAS; i++) replicas.push(await startReplica(i, childEnv, logDir));
+    for (let i = 0; i < REPLICAS; i++)
+      replicas.push(await startReplica(`replica-${i + 1}`, childEnv, logDir));
     await waitFor(
       async () => {
         const health = await Promise.all(replicas.map((r) => r.health()));

@@ -1,6 +1,6 @@
 /**
- * Shared harness of the consumer benchmarks: starts the ground (stand-ins, or real servers from
- * MONGO_URL / KAFKA_BROKERS), worker processes (test/consumer/fixtures/worker.main.ts), produces
+ * Shared harness of the consumer benchmarks: starts the ground (stand-ins, the MongoDB one in its own
+ * process; or real servers from MONGO_URL / KAFKA_BROKERS), worker processes (test/consumer/fixtures/worker.main.ts), produces
  * change events and measures how fast the workers apply them. Prints figures; asserts nothing.
  */
 import { MongoClient } from 'mongodb';
@@ -11,6 +11,7 @@ import { ITEMS_DB, type Item } from '../test/consumer/fixtures/items.handlers';
 import { changeEventProducer, testKafka } from '../test/consumer/fixtures/kafka-tools';
 import { killAll, spawnWorker, type WorkerProcess } from '../test/consumer/fixtures/worker-process';
 import type { WorkerConfig } from '../test/consumer/fixtures/worker.module';
+import { startMongoProcess } from './bench.support';
 
 export interface Scenario {
   name: string;
@@ -36,9 +37,14 @@ const SEND_CHUNK = 500;
 export async function runScenario(scenario: Scenario): Promise<Result> {
   const prefix = uniqueName('bench');
   const topic = `${prefix}.${ITEMS_DB}.bench`;
+  // NOTE: the MongoDB stand-in in its own process (as a real server would be): in this process it
+  // would share an event loop with the producer and the polling.
+  const mongo = process.env.MONGO_URL ? undefined : await startMongoProcess();
   const ground: Ground = await startGround({
+    mongo: !mongo,
     kafka: { topics: [{ name: topic, partitions: scenario.partitions }] },
   });
+  if (mongo) ground.mongoUrl = mongo.url;
   const workers: WorkerProcess[] = [];
   const client = await new MongoClient(ground.mongoUrl).connect();
   const producer = await changeEventProducer(testKafka(ground.kafkaBrokers, 'bench'));
@@ -74,11 +80,11 @@ export async function runScenario(scenario: Scenario): Promise<Result> {
     for (let i = 0; i < events.length; i += SEND_CHUNK)
       await producer.send(topic, events.slice(i, i + SEND_CHUNK));
     // NOTE: a fresh ground per scenario and one handler: the marker count is the applied count, and the
-    // metadata count costs the stand-in (which shares this process) nothing, unlike a filtered count.
+    // metadata count costs the stand-in nothing, unlike a filtered count.
     await waitFor(async () => (await markers.estimatedDocumentCount()) >= events.length, {
       what: `${events.length} events applied`,
       timeoutMs: 600_000,
-      // NOTE: the MongoDB stand-in runs in this process; polling it often would slow the workers down.
+      // NOTE: polling the MongoDB stand-in often would slow the workers down.
       intervalMs: 250,
     });
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -88,6 +94,7 @@ export async function runScenario(scenario: Scenario): Promise<Result> {
     await producer.disconnect();
     await client.close();
     await ground.stop();
+    await mongo?.stop();
   }
 }
 
@@ -118,8 +125,8 @@ export function describeScenario(s: Scenario): string {
   return `${s.workers} worker(s), ${s.partitions} partitions, concurrency ${s.partitionConcurrency}/worker, ${s.events} events on ${s.documents} docs, work ${s.workMs} ms, ${s.handlerSet}`;
 }
 
-export function printResult(result: Result): void {
-  console.log(
+export function printResult(result: Result, log: (line: string) => void = console.log): void {
+  log(
     `  ${result.scenario.name.padEnd(34)} ${result.eventsPerSecond.toFixed(0).padStart(6)} events/s  (${result.seconds.toFixed(2)} s; ${describeScenario(result.scenario)})`,
   );
 }

@@ -3,16 +3,34 @@
  * write in one MongoDB transaction) and without it (`transaction: false`: marker checked before and
  * written after the effect). One worker process, 4 partitions.
  *
- * Against the stand-ins the MongoDB stand-in (single-threaded, in this process) is the ceiling;
+ * Against the stand-ins the MongoDB stand-in (single-threaded, in its own process) is the ceiling;
  * set MONGO_URL and KAFKA_BROKERS to measure against real servers.
  *
  *   node -r @swc-node/register bench/consumer-throughput.ts [--events=2000] [--runs=1]
+ *
+ * `measureConsumerThroughput()` is the measurement (bench/report.ts can run it with the other parts).
  */
-import { numberFlag, printResult, runScenario, type Result, type Scenario } from './consumer-bench.support';
+import { runAlone, say, since, type Log, type PartResult } from './bench.support';
+import {
+  describeScenario,
+  numberFlag,
+  printResult,
+  runScenario,
+  type Result,
+  type Scenario,
+} from './consumer-bench.support';
 
-async function main(): Promise<void> {
-  const events = numberFlag('events', 2000);
-  const runs = numberFlag('runs', 1);
+export interface ThroughputOptions {
+  events?: number;
+  runs?: number;
+  log?: Log;
+}
+
+export async function measureConsumerThroughput(options: ThroughputOptions = {}): Promise<PartResult> {
+  const events = options.events ?? numberFlag('events', 2000);
+  const runs = options.runs ?? numberFlag('runs', 1);
+  const log = options.log ?? say;
+  const started = performance.now();
   const base = {
     workers: 1,
     partitions: 4,
@@ -25,22 +43,29 @@ async function main(): Promise<void> {
     { ...base, name: 'transactional dedupe (default)', handlerSet: 'bench-transactional' },
     { ...base, name: 'without transaction', handlerSet: 'bench-plain' },
   ];
-  console.log(`consumer throughput (best of ${runs} runs each)`);
+  log(`consumer throughput (best of ${runs} runs each)`);
   const best: Result[] = [];
   for (const scenario of scenarios) {
     const results: Result[] = [];
     for (let run = 0; run < runs; run++) results.push(await runScenario(scenario));
     best.push(results.reduce((a, b) => (b.eventsPerSecond > a.eventsPerSecond ? b : a)));
-    printResult(best[best.length - 1]);
+    printResult(best[best.length - 1], log);
   }
   const ratio = best[0].eventsPerSecond / best[1].eventsPerSecond;
-  console.log(`  transactional / non-transactional throughput: ${ratio.toFixed(2)}x`);
+  return {
+    title: 'Worker throughput (transactional dedupe vs none)',
+    checks: [],
+    figures: [
+      ...best.map((r): [string, string] => [r.scenario.name, `${r.eventsPerSecond.toFixed(0)} events/s`]),
+      ['transactional / non-transactional', `${ratio.toFixed(2)}x`],
+    ],
+    conditions: [
+      describeScenario(scenarios[0]),
+      'MongoDB stand-in in its own process (single-threaded: the ceiling here)',
+    ],
+    notes: [],
+    seconds: since(started),
+  };
 }
 
-main().then(
-  () => process.exit(0),
-  (error) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+if (require.main === module) runAlone(() => measureConsumerThroughput());

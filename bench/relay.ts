@@ -9,22 +9,41 @@
  * MONGO_URL / KAFKA_BROKERS to run against real servers instead of the stand-ins.
  * Every run measures a backlog: documents are inserted first, then the reader starts from the
  * operation time recorded before the inserts, so the figures are the relay's own throughput.
+ * `measureRelay()` is the measurement (bench/report.ts runs it with the other parts).
  */
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Module } from '@nestjs/common';
-import { spawn, type ChildProcess } from 'node:child_process';
-import * as path from 'node:path';
-import { createInterface } from 'node:readline';
 import { Kafka, logLevel, type Message } from 'kafkajs';
 import { MongoClient, Timestamp, type Document } from 'mongodb';
 import { ChangeStreamModule, ChangeStreamStatus, encodeChangeEvent } from 'nest-change-stream';
 import { startGround, uniqueName, type Ground } from '../test/support/ground';
+import { runAlone, say, since, startMongoProcess, type Log, type PartResult } from './bench.support';
 
-const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);
-const NAIVE_EVENTS = Number(process.env.BENCH_NAIVE_EVENTS ?? 2_000);
-const DOC_BYTES = Number(process.env.BENCH_DOC_BYTES ?? 300);
+export interface RelayOptions {
+  events?: number;
+  naiveEvents?: number;
+  docBytes?: number;
+  log?: Log;
+}
+
+/** The figures of one relay benchmark run, events/s. */
+export interface RelayFigures {
+  rawRead: number;
+  rawProduce: number;
+  naive: number;
+  relay: number;
+  /** relay / naive. */
+  versusNaive: number;
+  /** relay / min(raw read, raw produce). */
+  versusCeiling: number;
+}
+
+export const RELAY_VS_NAIVE_TARGET = 20;
+export const RELAY_VS_CEILING_TARGET = 0.7;
+
+let DOC_BYTES = 300;
 const KAFKA = { logLevel: logLevel.NOTHING, retry: { initialRetryTime: 100, retries: 8 } };
 
 interface Figure {
@@ -34,11 +53,11 @@ interface Figure {
 }
 const rate = (f: Figure) => Math.round((f.events / f.ms) * 1000);
 
-async function timed(name: string, events: number, run: () => Promise<void>): Promise<Figure> {
+async function timed(log: Log, name: string, events: number, run: () => Promise<void>): Promise<Figure> {
   const start = process.hrtime.bigint();
   await run();
   const figure = { name, events, ms: Number(process.hrtime.bigint() - start) / 1e6 };
-  console.log(
+  log(
     `${name.padEnd(34)} ${String(events).padStart(7)} events in ${figure.ms.toFixed(0).padStart(6)} ms = ${String(rate(figure)).padStart(7)} events/s`,
   );
   return figure;
@@ -129,7 +148,7 @@ async function naive(
 }
 
 /** Boots the module (not timed), then times from the moment this replica leads until Kafka acknowledged every event. */
-async function relay(ground: Ground, db: string, from: Timestamp, count: number): Promise<Figure> {
+async function relay(log: Log, ground: Ground, db: string, from: Timestamp, count: number): Promise<Figure> {
   @Module({
     imports: [
       ChangeStreamModule.forRoot({
@@ -146,7 +165,7 @@ async function relay(ground: Ground, db: string, from: Timestamp, count: number)
     const status = app.get(ChangeStreamStatus);
     const stream = () => status.snapshot().streams[0];
     while (stream()?.role !== 'leader') await new Promise((r) => setImmediate(r));
-    return await timed('nest-change-stream relay', count, async () => {
+    return await timed(log, 'nest-change-stream relay', count, async () => {
       while (stream().eventsPublished < count) await new Promise((r) => setTimeout(r, 2));
     });
   } finally {
@@ -155,26 +174,17 @@ async function relay(ground: Ground, db: string, from: Timestamp, count: number)
 }
 
 /**
- * The MongoDB stand-in in its own process (as a real server would be), so its work does not share
- * this process's event loop with the code being measured. Resolves with its URL.
+ * Runs the four measurements on one ground (the MongoDB stand-in in its own process, as a real server
+ * would be, so its work does not share this process's event loop with the relay being measured).
  */
-async function startMongoProcess(): Promise<{ url: string; child: ChildProcess }> {
-  const root = path.resolve(__dirname, '..');
-  const child = spawn(
-    process.execPath,
-    ['-r', '@swc-node/register', path.join(root, 'test/standins/mongo/cli.ts')],
-    { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const url = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', resolve);
-    child.once('exit', (code) =>
-      reject(new Error(`MongoDB stand-in exited (${code}) before printing its URL`)),
-    );
-  });
-  return { url, child };
-}
-
-async function main(): Promise<void> {
+export async function measureRelay(
+  options: RelayOptions = {},
+): Promise<PartResult & { relay: RelayFigures }> {
+  const events = options.events ?? Number(process.env.BENCH_EVENTS ?? 20_000);
+  const naiveEvents = options.naiveEvents ?? Number(process.env.BENCH_NAIVE_EVENTS ?? 2_000);
+  DOC_BYTES = options.docBytes ?? Number(process.env.BENCH_DOC_BYTES ?? 300);
+  const log = options.log ?? say;
+  const started = performance.now();
   Logger.overrideLogger(['error']);
   const mongoProcess = process.env.MONGO_URL ? undefined : await startMongoProcess();
   const ground = await startGround({ mongo: mongoProcess ? false : true, kafka: true });
@@ -182,43 +192,77 @@ async function main(): Promise<void> {
   const mongo = await new MongoClient(ground.mongoUrl).connect();
   const kafka = new Kafka({ ...KAFKA, clientId: 'bench', brokers: ground.kafkaBrokers });
   try {
-    console.log(
-      `MongoDB ${mongoProcess ? 'stand-in (own process)' : 'server'}, Kafka ${ground.real.kafka ? 'cluster' : 'stand-in'}; ${DOC_BYTES}-byte documents\n`,
+    log(
+      `relay: MongoDB ${mongoProcess ? 'stand-in (own process)' : 'server'}, Kafka ${ground.real.kafka ? 'cluster' : 'stand-in'}; ${DOC_BYTES}-byte documents`,
     );
     const readDb = uniqueName('bench_read');
-    const readFrom = await backlog(mongo, readDb, EVENTS);
-    const read = await timed('raw change-stream read', EVENTS, () =>
-      rawRead(mongo, readDb, readFrom, EVENTS),
+    const readFrom = await backlog(mongo, readDb, events);
+    const read = await timed(log, 'raw change-stream read', events, () =>
+      rawRead(mongo, readDb, readFrom, events),
     );
-    const produce = await timed('raw produce (sendBatch 500, acks all)', EVENTS, () =>
-      rawProduce(kafka, uniqueName('bench_raw'), EVENTS),
+    const produce = await timed(log, 'raw produce (sendBatch 500, acks all)', events, () =>
+      rawProduce(kafka, uniqueName('bench_raw'), events),
     );
 
     const naiveDb = uniqueName('bench_naive');
-    const naiveFrom = await backlog(mongo, naiveDb, NAIVE_EVENTS);
-    const naiveFigure = await timed('naive listener (send + write each)', NAIVE_EVENTS, () =>
-      naive(mongo, kafka, naiveDb, naiveFrom, NAIVE_EVENTS),
+    const naiveFrom = await backlog(mongo, naiveDb, naiveEvents);
+    const naiveFigure = await timed(log, 'naive listener (send + write each)', naiveEvents, () =>
+      naive(mongo, kafka, naiveDb, naiveFrom, naiveEvents),
     );
 
     const relayDb = uniqueName('bench_relay');
-    const relayFrom = await backlog(mongo, relayDb, EVENTS);
-    const relayFigure = await relay(ground, relayDb, relayFrom, EVENTS);
+    const relayFrom = await backlog(mongo, relayDb, events);
+    const relayFigure = await relay(log, ground, relayDb, relayFrom, events);
 
     const ceiling = Math.min(rate(read), rate(produce));
-    console.log(
-      `\nrelay / naive:                     ${(rate(relayFigure) / rate(naiveFigure)).toFixed(1)}x (goal: at least 20x)`,
-    );
-    console.log(
-      `relay / min(raw read, raw produce): ${((rate(relayFigure) / ceiling) * 100).toFixed(0)}% of ${ceiling} events/s`,
-    );
+    const figures: RelayFigures = {
+      rawRead: rate(read),
+      rawProduce: rate(produce),
+      naive: rate(naiveFigure),
+      relay: rate(relayFigure),
+      versusNaive: rate(relayFigure) / rate(naiveFigure),
+      versusCeiling: rate(relayFigure) / ceiling,
+    };
+    const perSecond = (n: number) => `${n.toLocaleString('en-US')} events/s`;
+    return {
+      title: 'Relay throughput (MongoDB commit -> Kafka acknowledgement)',
+      relay: figures,
+      checks: [
+        {
+          name: 'relay / naive listener',
+          value: `${figures.versusNaive.toFixed(2)}x`,
+          target: `>= ${RELAY_VS_NAIVE_TARGET}x`,
+          pass: figures.versusNaive >= RELAY_VS_NAIVE_TARGET,
+        },
+        {
+          name: 'relay / min(raw read, raw produce)',
+          value: `${(figures.versusCeiling * 100).toFixed(0)}%`,
+          target: `>= ${RELAY_VS_CEILING_TARGET * 100}%`,
+          pass: figures.versusCeiling >= RELAY_VS_CEILING_TARGET,
+        },
+      ],
+      figures: [
+        ['relay', `${perSecond(figures.relay)} (${events} events)`],
+        [
+          'naive listener (one awaited send and one checkpoint write per event)',
+          `${perSecond(figures.naive)} (${naiveEvents} events)`,
+        ],
+        ['raw change-stream read', perSecond(figures.rawRead)],
+        ['raw produce (sendBatch of 500, acks all, idempotent)', perSecond(figures.rawProduce)],
+      ],
+      conditions: [
+        `MongoDB ${mongoProcess ? 'stand-in in its own process' : 'server (MONGO_URL)'}, Kafka ${ground.real.kafka ? 'cluster (KAFKA_BROKERS)' : 'stand-in'}`,
+        `${DOC_BYTES}-byte payloads, a backlog of ${events} inserts read from a recorded operation time`,
+        'the relay runs in the benchmark process with the library defaults (batchSize 500, maxInFlightEvents 5 000)',
+      ],
+      notes: [],
+      seconds: since(started),
+    };
   } finally {
     await mongo.close();
     await ground.stop();
-    mongoProcess?.child.kill('SIGTERM');
+    await mongoProcess?.stop();
   }
 }
 
-main().catch((error) => {
-  console.error(error);
-  process.exitCode = 1;
-});
+if (require.main === module) runAlone(() => measureRelay());

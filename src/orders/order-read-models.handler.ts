@@ -42,7 +42,7 @@ export class OrderReadModelsHandler {
     }
 
     if (after) {
-      const view: OrderView = { _id: id, ...after, changedAt: eventTime(event) };
+      const view: OrderView = { _id: id, ...after, changedAt: eventTime(event), appliedAt: new Date() };
       await this.views.replaceOne({ _id: id }, view, { upsert: true, session });
     } else if (before) {
       await this.views.deleteOne({ _id: id }, { session });

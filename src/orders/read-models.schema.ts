@@ -23,9 +23,13 @@ export class OrderView {
   @Prop({ type: Types.Decimal128, required: true })
   total!: Types.Decimal128;
 
-  /** Cluster time (ISO) of the change event that wrote this version. */
+  /** Commit time of the change event that wrote this version (its wallTime, else its cluster time). */
   @Prop({ required: true })
   changedAt!: Date;
+
+  /** When the handler wrote this version: `appliedAt - changedAt` is the event's end-to-end latency. */
+  @Prop({ required: true })
+  appliedAt!: Date;
 }
 
 /**

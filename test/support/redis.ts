@@ -130,3 +130,18 @@ async function startOne(attempts = 5): Promise<RedisInstance> {
 export async function stopRedis(instances: RedisInstance[]): Promise<void> {
   await Promise.all(instances.map((instance) => instance.stop(true)));
 }
+
+/**
+ * Restarts `instance` on the same port, as a crashed and restarted server: stopped (SIGKILL unless
+ * `hard` is false), kept down `downMs`, started again. No persistence: every key is gone. `onDown`
+ * runs once the process has exited.
+ */
+export async function restartRedis(
+  instance: RedisInstance,
+  { hard = true, downMs = 0, onDown }: { hard?: boolean; downMs?: number; onDown?: () => void } = {},
+): Promise<void> {
+  await instance.stop(hard);
+  onDown?.();
+  if (downMs > 0) await new Promise((resolve) => setTimeout(resolve, downMs));
+  await instance.start();
+}

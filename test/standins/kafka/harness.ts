@@ -6,6 +6,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { ConsumerConfig, KafkaConfig, logLevel } from 'kafkajs';
 import { ensureBuilt } from './build';
+import { startGroupSyncProxy, type GroupSyncProxy } from './group-sync-proxy';
 
 /** A topic created when the stand-in starts. */
 export interface KafkaStandinTopic {
@@ -19,12 +20,20 @@ export interface KafkaStandinOptions {
   brokers?: number;
   /** Topics to create at start. Topics a client names in a Metadata request are auto-created with 4 partitions. */
   topics?: KafkaStandinTopic[];
+  /**
+   * Clients connect through a proxy that completes consumer-group syncs as a Kafka broker does
+   * (see group-sync-proxy.ts): without it the mock coordinator fails a member whose SyncGroup
+   * arrives after the group leader's (typically a replica joining a running group). Default false.
+   */
+  groupSyncProxy?: boolean;
 }
 
 /** A running stand-in cluster. Every method resolves once the launcher answered `ok`, and rejects with its error. */
 export interface KafkaStandin {
   /** Bootstrap addresses, `host:port`, one per broker (broker ids 1..N in order). */
   readonly brokers: string[];
+  /** With `groupSyncProxy`: how often it held a leader's SyncGroup for a late follower, and rewrote an INVALID_REQUEST. */
+  readonly groupSync?: { readonly held: number; readonly rewrites: number };
   /** Ends the launcher (closes its stdin) and waits for it to exit. Safe to call twice. */
   stop(): Promise<void>;
   /** Disconnects broker `id` and refuses new connections to it; partition leadership does not move. */
@@ -76,11 +85,28 @@ const STDERR_TAIL_CHARS = 4_000;
 export async function startKafkaStandin(opts: KafkaStandinOptions = {}): Promise<KafkaStandin> {
   const launcher = new Launcher(ensureBuilt(), launcherArgs(opts));
   const bootstrap = await launcher.started;
+  let proxy: GroupSyncProxy | undefined;
+  if (opts.groupSyncProxy) {
+    proxy = await startGroupSyncProxy(bootstrap.split(',')).catch(async (error: Error) => {
+      await launcher.stop();
+      throw error;
+    });
+  }
   return {
-    brokers: bootstrap.split(','),
-    stop: () => launcher.stop(),
-    brokerDown: (id) => launcher.command('down', id),
-    brokerUp: (id) => launcher.command('up', id),
+    brokers: proxy?.brokers ?? bootstrap.split(','),
+    groupSync: proxy,
+    stop: async () => {
+      await proxy?.close();
+      await launcher.stop();
+    },
+    brokerDown: async (id) => {
+      await launcher.command('down', id);
+      await proxy?.down(id);
+    },
+    brokerUp: async (id) => {
+      await launcher.command('up', id);
+      await proxy?.up(id);
+    },
     setRtt: (id, ms) => launcher.command('rtt', id, ms),
     failRequests: (apiKey, errorCode, count) => launcher.command('fail', apiKey, errorCode, count),
     clearRequestErrors: (apiKey) => launcher.command('clear', apiKey),

@@ -1,0 +1,342 @@
+/**
+ * A Kafka-protocol proxy in front of the stand-in's brokers that makes the mock group coordinator
+ * complete a rebalance the way a real one does.
+ *
+ * librdkafka's mock coordinator (2.0.2 and later) ends a group's sync as soon as the leader's
+ * SyncGroup (carrying every member's assignment) arrives: it answers the members already waiting
+ * and moves the group to Up. A follower whose SyncGroup of the same generation arrives after the
+ * leader's is answered INVALID_REQUEST (a Kafka broker answers it with its assignment), which
+ * kafkajs treats as fatal: the consumer crashes without restarting. The leader sends its SyncGroup
+ * one metadata round trip after its JoinGroup response, a follower at once; so a follower that is a
+ * few milliseconds late (a process just started, a busy event loop, two cores shared by many
+ * processes) loses, which is how a replica that joins a running group fails.
+ *
+ * The proxy holds the leader's SyncGroup until every other member named in the leader's JoinGroup
+ * response has sent its own (or `holdMs` passed: a member that never syncs must not stall the
+ * group), so the coordinator answers them all together. A SyncGroup answered INVALID_REQUEST anyway
+ * is rewritten to REBALANCE_IN_PROGRESS, which makes the member rejoin instead of crashing.
+ *
+ * Everything else is passed through; the broker addresses in Metadata and FindCoordinator answers
+ * are rewritten to the proxy's ports, so clients keep talking through it. `down(id)` / `up(id)`
+ * close and reopen a broker's proxy port along with the broker.
+ */
+import { createServer, Socket, type Server } from 'node:net';
+
+const API = { metadata: 3, findCoordinator: 10, joinGroup: 11, syncGroup: 14 } as const;
+const INVALID_REQUEST = 42;
+const REBALANCE_IN_PROGRESS = 27;
+const DEFAULT_HOLD_MS = 2_000;
+
+/** One generation of one group, as the leader's JoinGroup answer described it. */
+interface Generation {
+  generation: number;
+  leader: string;
+  /** Members other than the leader that have not sent their SyncGroup yet. */
+  waiting: Set<string>;
+  /** The leader's held SyncGroup, released once `waiting` is empty or the hold timed out. */
+  release?: () => void;
+}
+
+export interface GroupSyncProxy {
+  /** Bootstrap addresses of the proxy, one per upstream broker, in the same order. */
+  readonly brokers: string[];
+  /** Closes broker `id`'s port and its connections (with `brokerDown`). */
+  down(id: number): Promise<void>;
+  /** Opens broker `id`'s port again, on the same port number. */
+  up(id: number): Promise<void>;
+  /** How many follower SyncGroups were answered INVALID_REQUEST and rewritten (after a hold timed out). */
+  readonly rewrites: number;
+  /** How many leader SyncGroups were held for a late follower. */
+  readonly held: number;
+  close(): Promise<void>;
+}
+
+interface Pending {
+  apiKey: number;
+  apiVersion: number;
+  groupId?: string;
+}
+
+/** Starts one proxy port per upstream `host:port` (broker ids 1..N in order). */
+export async function startGroupSyncProxy(
+  upstream: string[],
+  { holdMs = DEFAULT_HOLD_MS }: { holdMs?: number } = {},
+): Promise<GroupSyncProxy> {
+  const generations = new Map<string, Generation>();
+  /** Followers' SyncGroups of a generation whose leader's JoinGroup answer the proxy has not read yet. */
+  const early = new Map<string, { generation: number; members: Set<string> }>();
+  const listeners: Array<{ server: Server | null; port: number; sockets: Set<Socket> }> = [];
+  const stats = { rewrites: 0, held: 0 };
+  const ports = new Map<number, number>(); // upstream broker port -> proxy port
+
+  const listen = (index: number, port = 0) =>
+    new Promise<Server>((resolve, reject) => {
+      const server = createServer((client) => connect(index, client));
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve(server);
+      });
+    });
+
+  const connect = (index: number, client: Socket) => {
+    const entry = listeners[index];
+    const [host, port] = upstream[index].split(':');
+    const broker = new Socket();
+    entry.sockets.add(client);
+    const end = () => {
+      entry.sockets.delete(client);
+      client.destroy();
+      broker.destroy();
+    };
+    client.on('error', end).on('close', end);
+    broker.on('error', end).on('close', end);
+    client.setNoDelay(true);
+    broker.setNoDelay(true);
+    const pending = new Map<number, Pending>();
+    client.pause();
+    broker.connect(Number(port), host, () => client.resume());
+
+    // Requests: remember what each correlation id asked; hold a leader's SyncGroup when needed.
+    let queue: Promise<void> = Promise.resolve();
+    frames(client, (frame) => {
+      const request = readRequest(frame);
+      pending.set(request.correlationId, request);
+      queue = queue.then(async () => {
+        if (request.apiKey === API.syncGroup && request.sync) await syncTurn(request.sync);
+        if (!broker.destroyed) broker.write(frame);
+      });
+    });
+    // Responses: rewrite broker addresses, learn generations, soften a late SyncGroup's error.
+    frames(broker, (frame) => {
+      const correlationId = frame.readInt32BE(4);
+      const request = pending.get(correlationId);
+      pending.delete(correlationId);
+      if (request) rewriteResponse(frame, request);
+      client.write(frame);
+    });
+  };
+
+  /** Waits until a leader's SyncGroup may go, and notes a follower's. */
+  const syncTurn = async (sync: SyncRequest): Promise<void> => {
+    const current = generations.get(sync.groupId);
+    if (!current || current.generation < sync.generation) {
+      const seen = early.get(sync.groupId);
+      if (seen?.generation === sync.generation) seen.members.add(sync.memberId);
+      else early.set(sync.groupId, { generation: sync.generation, members: new Set([sync.memberId]) });
+      return;
+    }
+    if (current.generation !== sync.generation) return;
+    if (sync.memberId !== current.leader) {
+      current.waiting.delete(sync.memberId);
+      if (current.waiting.size === 0) current.release?.();
+      return;
+    }
+    if (current.waiting.size === 0) return;
+    stats.held++;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, holdMs);
+      current.release = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    current.release = undefined;
+  };
+
+  const rewriteResponse = (frame: Buffer, request: Pending & { groupId?: string }) => {
+    try {
+      const r = new Reader(frame, 8); // size, correlation id
+      switch (request.apiKey) {
+        case API.metadata: {
+          if (request.apiVersion >= 3) r.skip(4); // throttle
+          const count = r.int32();
+          for (let i = 0; i < count; i++) {
+            r.skip(4); // node id
+            r.string(); // host
+            const at = r.offset;
+            const port = r.int32();
+            const mapped = ports.get(port);
+            if (mapped !== undefined) frame.writeInt32BE(mapped, at);
+            if (request.apiVersion >= 1) r.string(); // rack
+          }
+          return;
+        }
+        case API.findCoordinator: {
+          if (request.apiVersion >= 1) r.skip(4);
+          r.skip(2); // error code
+          if (request.apiVersion >= 1) r.string(); // error message
+          r.skip(4); // node id
+          r.string(); // host
+          const at = r.offset;
+          const mapped = ports.get(r.int32());
+          if (mapped !== undefined) frame.writeInt32BE(mapped, at);
+          return;
+        }
+        case API.joinGroup: {
+          if (request.apiVersion >= 2) r.skip(4);
+          const error = r.int16();
+          const generation = r.int32();
+          r.string(); // protocol
+          const leader = r.string() ?? '';
+          const memberId = r.string() ?? '';
+          const count = r.int32();
+          if (error !== 0 || memberId !== leader || !request.groupId) return;
+          const waiting = new Set<string>();
+          for (let i = 0; i < count; i++) {
+            const member = r.string() ?? '';
+            if (request.apiVersion >= 5) r.string(); // group instance id
+            r.bytes();
+            if (member !== leader) waiting.add(member);
+          }
+          const seen = early.get(request.groupId);
+          if (seen?.generation === generation) for (const member of seen.members) waiting.delete(member);
+          early.delete(request.groupId);
+          generations.get(request.groupId)?.release?.();
+          generations.set(request.groupId, { generation, leader, waiting });
+          return;
+        }
+        case API.syncGroup: {
+          if (request.apiVersion >= 1) r.skip(4);
+          const at = r.offset;
+          if (r.int16() === INVALID_REQUEST) {
+            frame.writeInt16BE(REBALANCE_IN_PROGRESS, at);
+            stats.rewrites++;
+          }
+          return;
+        }
+      }
+    } catch {
+      // A layout this proxy does not know: passed through unchanged.
+    }
+  };
+
+  try {
+    for (let i = 0; i < upstream.length; i++) {
+      const server = await listen(i);
+      const port = (server.address() as { port: number }).port;
+      listeners.push({ server, port, sockets: new Set() });
+      ports.set(Number(upstream[i].split(':')[1]), port);
+    }
+  } catch (error) {
+    await Promise.all(listeners.map((l) => new Promise((resolve) => l.server?.close(resolve))));
+    throw error;
+  }
+
+  const closeListener = async (index: number) => {
+    const entry = listeners[index];
+    const server = entry.server;
+    entry.server = null;
+    for (const socket of entry.sockets) socket.destroy();
+    entry.sockets.clear();
+    if (server) await new Promise((resolve) => server.close(resolve));
+  };
+  const indexOf = (id: number) => {
+    if (!Number.isInteger(id) || id < 1 || id > listeners.length)
+      throw new Error(`no broker ${id} (brokers 1..${listeners.length})`);
+    return id - 1;
+  };
+
+  return {
+    brokers: listeners.map((l) => `127.0.0.1:${l.port}`),
+    get rewrites() {
+      return stats.rewrites;
+    },
+    get held() {
+      return stats.held;
+    },
+    down: (id) => closeListener(indexOf(id)),
+    up: async (id) => {
+      const index = indexOf(id);
+      if (!listeners[index].server) listeners[index].server = await listen(index, listeners[index].port);
+    },
+    close: async () => {
+      for (const generation of generations.values()) generation.release?.();
+      await Promise.all(listeners.map((_, i) => closeListener(i)));
+    },
+  };
+}
+
+interface SyncRequest {
+  groupId: string;
+  generation: number;
+  memberId: string;
+}
+
+/** The request header, and the parts of JoinGroup and SyncGroup requests the proxy needs. */
+function readRequest(frame: Buffer): Pending & { correlationId: number; sync?: SyncRequest } {
+  const apiKey = frame.readInt16BE(4);
+  const apiVersion = frame.readInt16BE(6);
+  const correlationId = frame.readInt32BE(8);
+  const request: Pending & { correlationId: number; sync?: SyncRequest } = {
+    apiKey,
+    apiVersion,
+    correlationId,
+  };
+  if (apiKey !== API.joinGroup && apiKey !== API.syncGroup) return request;
+  try {
+    const r = new Reader(frame, 12);
+    r.string(); // client id
+    request.groupId = r.string() ?? undefined;
+    if (apiKey === API.syncGroup && request.groupId !== undefined) {
+      const generation = r.int32();
+      const memberId = r.string() ?? '';
+      request.sync = { groupId: request.groupId, generation, memberId };
+    }
+  } catch {
+    // Not the layout expected: forwarded as is.
+  }
+  return request;
+}
+
+/** Calls `onFrame` with each complete size-prefixed frame read from `socket` (size included). */
+function frames(socket: Socket, onFrame: (frame: Buffer) => void): void {
+  let buffered: Buffer = Buffer.alloc(0);
+  socket.on('data', (chunk: Buffer) => {
+    buffered = buffered.length ? Buffer.concat([buffered, chunk]) : chunk;
+    while (buffered.length >= 4) {
+      const size = buffered.readInt32BE(0);
+      if (buffered.length < 4 + size) break;
+      onFrame(Buffer.from(buffered.subarray(0, 4 + size)));
+      buffered = buffered.subarray(4 + size);
+    }
+  });
+}
+
+/** Reads big-endian Kafka primitives (non-flexible versions). */
+class Reader {
+  constructor(
+    private readonly buffer: Buffer,
+    public offset: number,
+  ) {}
+
+  skip(n: number): void {
+    this.offset += n;
+    if (this.offset > this.buffer.length) throw new RangeError('past the end');
+  }
+
+  int16(): number {
+    const value = this.buffer.readInt16BE(this.offset);
+    this.offset += 2;
+    return value;
+  }
+
+  int32(): number {
+    const value = this.buffer.readInt32BE(this.offset);
+    this.offset += 4;
+    return value;
+  }
+
+  string(): string | null {
+    const length = this.int16();
+    if (length < 0) return null;
+    const value = this.buffer.toString('utf8', this.offset, this.offset + length);
+    this.skip(length);
+    return value;
+  }
+
+  bytes(): void {
+    const length = this.int32();
+    if (length > 0) this.skip(length);
+  }
+}

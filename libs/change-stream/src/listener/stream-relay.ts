@@ -43,7 +43,8 @@ export interface StreamRelayDeps {
  * One stream on this replica: campaigns for the stream's lease and, while leader, relays the
  * change stream to Kafka with epoch-fenced checkpoints.
  *
- * On winning: take a new epoch (atomic `$inc`, majority), connect an idempotent producer, then
+ * On winning: take a new epoch (atomic `$inc`, majority), connect an idempotent producer (connected
+ * already while standing by, unless that failed), then
  * read from the checkpoint (resumeAfter / startAfter), from a recorded operation time, or, on a
  * first start, from now (recorded at once, so a crash before the first event loses nothing).
  * History lost follows `onHistoryLost`; a rejected checkpoint steps down at once.
@@ -54,6 +55,8 @@ export class StreamRelay {
   private readonly state: StreamStatus;
   private readonly stopping = new AbortController();
   private session: RelaySession | null = null;
+  /** A producer connected while standing by, for the next term (see {@link prepareSpare}). */
+  private spare: EventPublisher | null = null;
 
   constructor(private readonly deps: StreamRelayDeps) {
     const { options, stream, status, logger, lease } = deps;
@@ -81,6 +84,7 @@ export class StreamRelay {
   /** Starts campaigning (returns at once). */
   start(): void {
     this.state.role = 'standby';
+    this.prepareSpare();
     this.elector.start((term) => this.lead(term));
   }
 
@@ -89,6 +93,7 @@ export class StreamRelay {
     this.stopping.abort();
     this.session?.drain(this.deps.options.relay.shutdownTimeoutMs);
     await this.elector.stop();
+    await this.takeSpare()?.disconnect();
     if (this.state.role !== 'stopped') this.state.role = 'standby';
   }
 
@@ -96,13 +101,7 @@ export class StreamRelay {
     if (this.stopping.signal.aborted) return 'stop';
     const { epoch, position: saved } = await this.checkpoints.takeEpoch();
     Object.assign(this.state, { epoch, leaderTerms: this.state.leaderTerms + 1 });
-    const publisher: EventPublisher = this.deps.producerThread
-      ? new ThreadedKafkaPublisher(this.deps.producerThread)
-      : new KafkaPublisher(
-          this.deps.kafka,
-          this.deps.options.kafka.producer,
-          this.deps.options.kafka.compression,
-        );
+    const publisher = this.takeSpare() ?? this.newPublisher();
     try {
       // NOTE: the start is fixed (and saved on a first start) before connecting to Kafka: "from now"
       // means from the moment this replica won, however long the producer takes to connect.
@@ -119,7 +118,37 @@ export class StreamRelay {
       throw error;
     } finally {
       await publisher.disconnect();
+      this.prepareSpare();
     }
+  }
+
+  private newPublisher(): EventPublisher {
+    return this.deps.producerThread
+      ? new ThreadedKafkaPublisher(this.deps.producerThread)
+      : new KafkaPublisher(
+          this.deps.kafka,
+          this.deps.options.kafka.producer,
+          this.deps.options.kafka.compression,
+        );
+  }
+
+  /**
+   * Starts connecting a producer for the next term while this replica stands by (its thread
+   * started, brokers connected, producer id assigned), so that a won lease, after a SIGTERM handoff
+   * above all, goes straight to reading. A failed attempt is left alone: the term retries the
+   * connection with backoff as for a fresh producer.
+   */
+  private prepareSpare(): void {
+    if (this.spare || this.stopping.signal.aborted) return;
+    const spare = this.newPublisher();
+    spare.connect().catch(() => undefined);
+    this.spare = spare;
+  }
+
+  private takeSpare(): EventPublisher | null {
+    const spare = this.spare;
+    this.spare = null;
+    return spare;
   }
 
   /** Relays until the term ends; handles history lost by policy. */

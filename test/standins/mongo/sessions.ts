@@ -74,15 +74,27 @@ export class ServerSession {
 export const noSuchTransaction = (message: string) =>
   serverError(ErrorCodes.NoSuchTransaction, message, [ErrorLabel.TransientTransactionError]);
 
+/** mongod's default `transactionLifetimeLimitSeconds` (60), in ms. */
+export const TRANSACTION_LIFETIME_LIMIT_MS = 60_000;
+
 /** Sessions by lsid. */
 export class SessionRegistry {
   private readonly sessions = new Map<string, ServerSession>();
+  private nextSweep = 0;
+
+  /**
+   * `transactionLifetimeLimitMs`: a transaction still in progress after this long is aborted, as
+   * mongod does (a client that went away would otherwise keep its snapshot, and the versions the
+   * data keeps for it, open for good).
+   */
+  constructor(private readonly transactionLifetimeLimitMs = TRANSACTION_LIFETIME_LIMIT_MS) {}
 
   /** The session for an lsid (`{ id: UUID, ... }`), created on first use. */
   get(lsid: Document): ServerSession {
     if (!lsid || typeof lsid !== 'object' || lsid.id === undefined) {
       throw serverError(ErrorCodes.InvalidOptions, 'lsid must be a document with an id field');
     }
+    this.abortExpiredTransactions();
     const key = keyOf(lsid.id);
     let session = this.sessions.get(key);
     if (!session) this.sessions.set(key, (session = new ServerSession(lsid)));
@@ -98,6 +110,17 @@ export class SessionRegistry {
   endAll(): void {
     for (const session of this.sessions.values()) session.end();
     this.sessions.clear();
+  }
+
+  /** Aborts the transactions in progress for longer than the limit (looks at most 10 times a limit). */
+  private abortExpiredTransactions(): void {
+    const now = Date.now();
+    if (now < this.nextSweep) return;
+    this.nextSweep = now + Math.max(1, Math.floor(this.transactionLifetimeLimitMs / 10));
+    for (const session of this.sessions.values()) {
+      const txn = session.txn;
+      if (txn?.state === 'inProgress' && now - txn.startedAt > this.transactionLifetimeLimitMs) txn.abort();
+    }
   }
 }
 

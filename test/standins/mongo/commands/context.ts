@@ -104,7 +104,7 @@ export function required<T>(
 const describeType = (value: unknown) => (Array.isArray(value) ? 'array' : typeof value);
 
 /**
- * The documents a read sees (its transaction's copy or committed data; a view's pipeline output),
+ * The documents a read sees (its transaction's view or committed data; a view's pipeline output),
  * narrowed by the `_id` of `filter` when it names one; callers still apply the filter.
  */
 export function readableDocuments(

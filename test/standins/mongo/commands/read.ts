@@ -234,10 +234,15 @@ function killCursors(context: CommandContext): Document {
 function count(context: CommandContext): Document {
   const { command } = context;
   const query = optional<Document>(command, 'query', 'object');
-  const documents = findDocuments(readableDocuments(context, namedCollection(context), query), {
+  const skip = optional<number>(command, 'skip', 'number');
+  const limit = Math.abs(optional<number>(command, 'limit', 'number') ?? 0);
+  const readable = readableDocuments(context, namedCollection(context), query);
+  // NOTE: counting everything (estimatedDocumentCount) needs no query engine.
+  if (!query && !skip && !limit) return { n: readable.length, ok: 1 };
+  const documents = findDocuments(readable, {
     filter: query,
-    skip: optional(command, 'skip', 'number'),
-    limit: Math.abs(optional<number>(command, 'limit', 'number') ?? 0),
+    skip,
+    limit,
     collation: optional(command, 'collation', 'object'),
   });
   return { n: documents.length, ok: 1 };

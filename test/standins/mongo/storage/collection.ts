@@ -1,7 +1,9 @@
 /**
  * A collection: metadata (UUID, options) and its data (documents in natural order, indexes).
- * Stored documents are immutable: a write replaces the object, so a transaction's copy of the
- * data can share them and detect conflicts by identity.
+ * Stored documents are immutable: a write replaces the object, so a transaction's view of the
+ * data can share them and detect conflicts by identity. While a transaction's snapshot is open,
+ * the data keeps the versions its later changes replaced (per document, dropped when no open
+ * snapshot needs them), so a snapshot costs nothing up front and nothing is copied per transaction.
  */
 import { UUID, type Binary, type Document } from 'bson';
 import { ErrorCodes, serverError } from '../errors';
@@ -11,6 +13,7 @@ import {
   ID_INDEX_SPEC,
   Index,
   sameIndexOptions,
+  type DocumentChange,
   type IndexSpec,
 } from './indexes';
 import { isOperatorObject, keyOf } from './values';
@@ -18,8 +21,48 @@ import { isOperatorObject, keyOf } from './values';
 /** The key of a document in its collection (its `_id`, compared as mongod does). */
 export const idKeyOf = (doc: Document): string => keyOf(doc._id);
 
-/** Documents and indexes of one collection; committed data or a transaction's copy of it. */
-export class CollectionData {
+/** What a command reads and writes: a collection's committed data, or a transaction's view of it. */
+export interface DataView {
+  /** "db.coll", for error messages. */
+  readonly ns: string;
+  /** Every document, in natural order. */
+  readonly docs: ReadonlyMap<string, Document>;
+  get(idKey: string): Document | undefined;
+  /**
+   * The documents a filter may match, in natural order: only the one with that `_id` when the
+   * filter names an `_id` by equality (the `_id` index), else all. Callers still apply the filter.
+   */
+  candidates(filter: Document | undefined): Document[];
+  /** Adds a document; throws DuplicateKey (11000) and changes nothing on a conflict. */
+  insert(doc: Document): void;
+  /** Replaces a stored document by a new version with the same `_id`. */
+  replace(before: Document, after: Document): void;
+  remove(doc: Document): void;
+}
+
+/** The `_id` a filter names by equality (the `_id` index can answer it), else undefined. */
+export function idEqualityOf(filter: Document | undefined): unknown {
+  const id = filter?._id;
+  return id === undefined || isOperatorObject(id) || id instanceof RegExp ? undefined : id;
+}
+
+/** What a document was before the change numbered `version`. */
+interface PastVersion {
+  version: number;
+  before: Document | undefined;
+}
+
+/** Documents and indexes of one collection: its committed data. */
+export class CollectionData implements DataView {
+  /** Changes so far, numbered from 1: a snapshot taken at version v sees changes 1..v. */
+  private version = 0;
+  /** Open snapshots by version (how many at each). */
+  private readonly snapshots = new Map<number, number>();
+  /** Changes made while a snapshot was open, oldest first (each document's previous version). */
+  private readonly log: Array<PastVersion & { idKey: string }> = [];
+  /** The same, by document. */
+  private readonly history = new Map<string, PastVersion[]>();
+
   constructor(
     /** "db.coll", for error messages. */
     public ns: string,
@@ -27,6 +70,7 @@ export class CollectionData {
     readonly indexes: Index[] = [new Index(ID_INDEX_SPEC)],
   ) {}
 
+  /** A copy (documents shared) without snapshots: a new committed data of the collection. */
   clone(): CollectionData {
     return new CollectionData(
       this.ns,
@@ -39,30 +83,26 @@ export class CollectionData {
     return this.docs.get(idKey);
   }
 
-  /**
-   * The documents a filter may match, in natural order: only the one with that `_id` when the
-   * filter names an `_id` by equality (the `_id` index), else all. Callers still apply the filter.
-   */
   candidates(filter: Document | undefined): Document[] {
-    const id = filter?._id;
-    if (id === undefined || isOperatorObject(id) || id instanceof RegExp) return [...this.docs.values()];
+    const id = idEqualityOf(filter);
+    if (id === undefined) return [...this.docs.values()];
     const doc = this.docs.get(keyOf(id));
     return doc ? [doc] : [];
   }
 
-  /** Adds a document; throws DuplicateKey (11000) and changes nothing on a conflict. */
   insert(doc: Document): void {
     const idKey = idKeyOf(doc);
     if (this.docs.has(idKey)) throw duplicateKeyError(this.ns, ID_INDEX_SPEC, { _id: doc._id });
     for (const index of this.indexes) index.check(this.ns, doc, idKey);
+    this.changing(idKey);
     for (const index of this.indexes) index.add(doc, idKey);
     this.docs.set(idKey, doc);
   }
 
-  /** Replaces a stored document by a new version with the same `_id`. */
   replace(before: Document, after: Document): void {
     const idKey = idKeyOf(before);
     for (const index of this.indexes) index.check(this.ns, after, idKey);
+    this.changing(idKey);
     for (const index of this.indexes) index.remove(before, idKey);
     for (const index of this.indexes) index.add(after, idKey);
     this.docs.set(idKey, after);
@@ -70,30 +110,118 @@ export class CollectionData {
 
   remove(doc: Document): void {
     const idKey = idKeyOf(doc);
+    this.changing(idKey);
     for (const index of this.indexes) index.remove(doc, idKey);
     this.docs.delete(idKey);
   }
 
   /**
-   * Applies a set of document changes at once (a transaction's commit): unique keys are checked
-   * after all old versions left the indexes, and surviving documents keep their position.
-   * Throws DuplicateKey on a conflict, leaving this data half-changed: apply to a clone.
+   * Throws DuplicateKey when {@link applyChanges} would fail on these changes (an `_id` or a
+   * unique key given to two documents). Changes nothing.
    */
-  applyChanges(changes: Array<{ idKey: string; before?: Document; after?: Document }>): void {
-    for (const { idKey, before } of changes)
-      if (before) for (const index of this.indexes) index.remove(before, idKey);
+  checkChanges(changes: ReadonlyArray<DocumentChange>): void {
     for (const { idKey, before, after } of changes) {
-      if (!after) continue;
-      if (!before && this.docs.has(idKey)) {
+      if (after && !before && this.docs.has(idKey)) {
         throw duplicateKeyError(this.ns, ID_INDEX_SPEC, { _id: after._id });
       }
-      for (const index of this.indexes) index.check(this.ns, after, idKey);
-      for (const index of this.indexes) index.add(after, idKey);
     }
+    for (const index of this.indexes) index.checkChanges(this.ns, changes);
+  }
+
+  /**
+   * Applies a set of document changes at once (a transaction's commit): unique keys are checked
+   * after all old versions left the indexes, and surviving documents keep their position.
+   * Checks first ({@link checkChanges}): on a conflict it throws DuplicateKey and changes nothing.
+   */
+  applyChanges(changes: ReadonlyArray<DocumentChange>): void {
+    this.checkChanges(changes);
+    for (const { idKey } of changes) this.changing(idKey);
+    for (const { idKey, before } of changes)
+      if (before) for (const index of this.indexes) index.remove(before, idKey);
+    for (const { idKey, after } of changes)
+      if (after) for (const index of this.indexes) index.add(after, idKey);
     for (const { idKey, after } of changes) {
       if (after) this.docs.set(idKey, after);
       else this.docs.delete(idKey);
     }
+  }
+
+  /** Opens a snapshot of the data as it is now; returns its version (close it with closeSnapshot). */
+  openSnapshot(): number {
+    this.snapshots.set(this.version, (this.snapshots.get(this.version) ?? 0) + 1);
+    return this.version;
+  }
+
+  /** Closes a snapshot; the versions no open snapshot needs any more are dropped. */
+  closeSnapshot(version: number): void {
+    const open = this.snapshots.get(version);
+    if (open === undefined) return;
+    if (open > 1) {
+      this.snapshots.set(version, open - 1);
+      return;
+    }
+    this.snapshots.delete(version);
+    if (!this.snapshots.size) {
+      this.log.length = 0;
+      this.history.clear();
+      return;
+    }
+    const oldest = Math.min(...this.snapshots.keys());
+    let dropped = 0;
+    while (dropped < this.log.length && this.log[dropped].version <= oldest) {
+      const { idKey } = this.log[dropped++];
+      const versions = this.history.get(idKey)!;
+      versions.shift();
+      if (!versions.length) this.history.delete(idKey);
+    }
+    if (dropped) this.log.splice(0, dropped);
+  }
+
+  /** A document as the snapshot at `version` sees it. */
+  at(idKey: string, version: number): Document | undefined {
+    const versions = this.history.get(idKey);
+    if (!versions) return this.docs.get(idKey);
+    const next = firstAfter(versions, version);
+    return next < versions.length ? versions[next].before : this.docs.get(idKey);
+  }
+
+  /** True when the document changed after the snapshot at `version`. */
+  changedAfter(idKey: string, version: number): boolean {
+    const versions = this.history.get(idKey);
+    return versions !== undefined && versions[versions.length - 1].version > version;
+  }
+
+  /** The `_id` keys of the documents changed after the snapshot at `version` (repeats possible). */
+  *changedSince(version: number): Iterable<string> {
+    for (let i = firstAfter(this.log, version); i < this.log.length; i++) yield this.log[i].idKey;
+  }
+
+  /** Every document as the snapshot at `version` sees it: natural order, those deleted since last. */
+  *snapshotDocs(version: number): Iterable<[string, Document]> {
+    if (!this.history.size) {
+      yield* this.docs;
+      return;
+    }
+    for (const [idKey, doc] of this.docs) {
+      const seen = this.history.has(idKey) ? this.at(idKey, version) : doc;
+      if (seen) yield [idKey, seen];
+    }
+    for (const idKey of this.history.keys()) {
+      if (this.docs.has(idKey)) continue;
+      const seen = this.at(idKey, version);
+      if (seen) yield [idKey, seen];
+    }
+  }
+
+  /** Numbers a change of a document (call before it); keeps its old version while a snapshot is open. */
+  private changing(idKey: string): void {
+    const version = ++this.version;
+    if (!this.snapshots.size) return;
+    const before = this.docs.get(idKey);
+    this.log.push({ version, idKey, before });
+    let versions = this.history.get(idKey);
+    if (!versions) this.history.set(idKey, (versions = []));
+    versions.push({ version, before });
   }
 
   findIndex(name: string): Index | undefined {
@@ -140,6 +268,18 @@ export class CollectionData {
     if (position < 0) throw serverError(ErrorCodes.IndexNotFound, `index not found with name [${name}]`);
     return this.indexes.splice(position, 1)[0].spec;
   }
+}
+
+/** The position of the first entry numbered after `version` (entries ascending by version). */
+function firstAfter(entries: ReadonlyArray<{ version: number }>, version: number): number {
+  let low = 0;
+  let high = entries.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (entries[middle].version <= version) low = middle + 1;
+    else high = middle;
+  }
+  return low;
 }
 
 /** Options a collection was created with, as listCollections shows them. */

@@ -95,6 +95,13 @@ export function sameIndexOptions(a: IndexSpec, b: IndexSpec): boolean {
 const comparable = (spec: IndexSpec, option: string) =>
   keyOf(spec[option] === false ? undefined : spec[option]);
 
+/** One document's change: its committed version before and after (undefined: absent). */
+export interface DocumentChange {
+  idKey: string;
+  before?: Document;
+  after?: Document;
+}
+
 /** One index of a collection; unique indexes map each key to the `_id` key holding it. */
 export class Index {
   private readonly entries: Map<string, string> | undefined;
@@ -137,8 +144,41 @@ export class Index {
     for (const { key } of this.keysOf(doc)) if (this.entries.get(key) === idKey) this.entries.delete(key);
   }
 
+  /** True for a unique index (the only kind that keeps entries). */
+  get unique(): boolean {
+    return this.entries !== undefined;
+  }
+
+  /** The `_id` key of the document holding a key of this (unique) index. */
+  holderOf(key: string): string | undefined {
+    return this.entries?.get(key);
+  }
+
+  /**
+   * Throws DuplicateKey (11000) when applying all `changes` at once (old versions leave the index
+   * first, then the new ones enter) would give a key to two documents. Changes nothing.
+   */
+  checkChanges(ns: string, changes: ReadonlyArray<DocumentChange>): void {
+    if (!this.entries) return;
+    const pending = new Map<string, string | null>();
+    const holder = (key: string) => (pending.has(key) ? pending.get(key) : this.entries!.get(key));
+    for (const { idKey, before } of changes) {
+      if (!before) continue;
+      for (const { key } of this.keysOf(before)) if (holder(key) === idKey) pending.set(key, null);
+    }
+    for (const { idKey, after } of changes) {
+      if (!after) continue;
+      for (const { key, keyValue } of this.keysOf(after)) {
+        const current = holder(key);
+        if (current !== undefined && current !== null && current !== idKey)
+          throw duplicateKeyError(ns, this.spec, keyValue);
+        pending.set(key, idKey);
+      }
+    }
+  }
+
   /** Index keys of a document (several for an array field); none when sparse or partial excludes it. */
-  private keysOf(doc: Document): Array<{ key: string; keyValue: Document }> {
+  keysOf(doc: Document): Array<{ key: string; keyValue: Document }> {
     const fields = Object.keys(this.spec.key);
     if (this.spec.sparse && fields.every((field) => getPath(doc, field) === undefined)) return [];
     if (this.inPartialFilter && !this.inPartialFilter(doc)) return [];

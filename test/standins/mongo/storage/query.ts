@@ -2,10 +2,11 @@
  * Query, projection and aggregation over stored documents, by mingo, with mongod's errors.
  * Stored documents are never mutated here: aggregation clones its input.
  */
-import type { Document } from 'bson';
+import { ObjectId, type Document } from 'bson';
 import { Aggregator, ProcessingMode, Query, find as mingoFind } from 'mingo';
 import * as pipelineOperators from 'mingo/operators/pipeline';
 import { ErrorCodes, MongoServerError, serverError } from '../errors';
+import { keyOf } from './values';
 
 /** Options shared by find and aggregate. */
 export interface QueryOptions {
@@ -28,12 +29,40 @@ const SUPPORTED_STAGES = new Set(Object.keys(pipelineOperators).filter((name) =>
 
 /** A predicate for a query filter. Throws BadValue for an invalid filter. */
 export function compileFilter(filter: Document = {}, options: QueryOptions = {}): (doc: Document) => boolean {
+  const byId = idFilter(filter, options);
+  if (byId) return byId;
   const query = withMongoErrors(() => new Query(filter, mingoOptions(options)));
   return (doc) => withMongoErrors(() => query.test(doc));
 }
 
+/**
+ * The predicate of `{ _id: <string, number, ObjectId or Date> }` without collation, the filter of
+ * most single-document writes: a key comparison (as the `_id` index compares), without building a
+ * mingo query (whose set-up copies every operator table, the larger part of such a write's cost).
+ */
+function idFilter(
+  filter: Document | undefined,
+  options: QueryOptions,
+): ((doc: Document) => boolean) | undefined {
+  if (!filter || options.collation) return undefined;
+  const fields = Object.keys(filter);
+  if (fields.length !== 1 || fields[0] !== '_id') return undefined;
+  const id: unknown = filter._id;
+  const scalar =
+    typeof id === 'string' || typeof id === 'number' || id instanceof ObjectId || id instanceof Date;
+  if (!scalar) return undefined;
+  const key = keyOf(id);
+  return (doc) => keyOf(doc._id) === key;
+}
+
 /** Filter, sort, skip, limit, then project: a find's result set. */
 export function findDocuments(docs: Iterable<Document>, spec: FindSpec): Document[] {
+  const byId = idFilter(spec.filter, spec);
+  if (byId && !spec.sort && !spec.projection) {
+    const matched = Array.from(docs).filter(byId);
+    const from = Math.max(0, spec.skip ?? 0);
+    return spec.limit ? matched.slice(from, from + spec.limit) : matched.slice(from);
+  }
   return withMongoErrors(() => {
     const cursor = mingoFind(Array.from(docs), spec.filter ?? {}, undefined, mingoOptions(spec));
     if (spec.sort && Object.keys(spec.sort).length) cursor.sort(spec.sort as Record<string, 1 | -1>);

@@ -9,6 +9,7 @@ import { applyUpdate, buildUpsertDocument, parseUpdate } from './update';
 import { keyOf } from './values';
 import { Writer } from './writer';
 import { Transaction } from './transaction';
+import { SessionRegistry } from '../sessions';
 
 const update = (doc: Document, spec: Document | Document[], context = {}) =>
   applyUpdate(doc, parseUpdate(spec), context);
@@ -132,5 +133,111 @@ describe('transactions', () => {
       expect.objectContaining({ code: 112, errorLabels: ['TransientTransactionError'] }),
     );
     expect(collection.data.get(keyOf(1))).toEqual({ _id: 1, n: 5 });
+  });
+
+  const inTransaction = (store: Store, txn: Transaction) =>
+    new Writer(store, { txn, lsid: { id: 'session' }, txnNumber: Long.fromNumber(txn.txnNumber) });
+
+  it('reads a snapshot taken at first touch, whatever is committed after it', () => {
+    const { store, collection } = setup();
+    const outside = new Writer(store);
+    outside.insert(collection, { _id: 2, n: 0 });
+    const txn = new Transaction(1);
+    const writer = inTransaction(store, txn);
+    expect(writer.data(collection).get(keyOf(1))).toEqual({ _id: 1, n: 0 });
+    outside.update(collection, collection.data.get(keyOf(1))!, { _id: 1, n: 5 });
+    outside.delete(collection, collection.data.get(keyOf(2))!);
+    outside.insert(collection, { _id: 3, n: 0 });
+    writer.insert(collection, { _id: 4 });
+    const view = writer.data(collection);
+    expect(view.get(keyOf(1))).toEqual({ _id: 1, n: 0 });
+    expect(view.candidates({ _id: 2 })).toEqual([{ _id: 2, n: 0 }]);
+    expect(view.candidates({ _id: 3 })).toEqual([]);
+    expect([...view.docs.values()]).toEqual([{ _id: 1, n: 0 }, { _id: 2, n: 0 }, { _id: 4 }]);
+    // A second transaction opened later sees the later state; both read their own.
+    const later = new Transaction(2);
+    expect([...inTransaction(store, later).data(collection).docs.values()]).toEqual([
+      { _id: 1, n: 5 },
+      { _id: 3, n: 0 },
+    ]);
+    txn.commit(store);
+    later.abort();
+    expect([...collection.data.docs.values()]).toEqual([{ _id: 1, n: 5 }, { _id: 3, n: 0 }, { _id: 4 }]);
+  });
+
+  it('checks unique keys against its snapshot and the committed data again at commit', () => {
+    const store = new Store();
+    const { collection } = store.create('db', 'c');
+    collection.data.addIndex({ v: 2, key: { email: 1 }, name: 'email_1', unique: true });
+    const outside = new Writer(store);
+    outside.insert(collection, { _id: 1, email: 'a' });
+
+    // Held in the snapshot, released by a commit after it: still a duplicate for the transaction.
+    const first = new Transaction(1);
+    const writer = inTransaction(store, first);
+    writer.data(collection);
+    outside.delete(collection, collection.data.get(keyOf(1))!);
+    expect(codeOf(() => writer.insert(collection, { _id: 2, email: 'a' }))).toBe(11000);
+    first.abort();
+
+    // Taken by a commit after the snapshot: invisible to the transaction, a WriteConflict at commit.
+    const second = new Transaction(2);
+    const other = inTransaction(store, second);
+    other.data(collection);
+    outside.insert(collection, { _id: 3, email: 'b' });
+    other.insert(collection, { _id: 4, email: 'b' });
+    expect(() => second.commit(store)).toThrow(expect.objectContaining({ code: 112 }));
+    expect([...collection.data.docs.values()]).toEqual([{ _id: 3, email: 'b' }]);
+
+    // A key moved between documents within one transaction commits.
+    const third = new Transaction(3);
+    const mover = inTransaction(store, third);
+    mover.update(collection, mover.data(collection).get(keyOf(3))!, { _id: 3, email: 'c' });
+    mover.insert(collection, { _id: 5, email: 'b' });
+    expect(codeOf(() => mover.insert(collection, { _id: 6, email: 'c' }))).toBe(11000);
+    third.commit(store);
+    expect([...collection.data.docs.values()]).toEqual([
+      { _id: 3, email: 'c' },
+      { _id: 5, email: 'b' },
+    ]);
+    expect(codeOf(() => outside.insert(collection, { _id: 7, email: 'b' }))).toBe(11000);
+  });
+
+  it('commits concurrent transactions on different documents, each over its own snapshot', () => {
+    const { store, collection } = setup();
+    const txns = [1, 2, 3].map((n) => new Transaction(n));
+    txns.forEach((txn, i) => inTransaction(store, txn).insert(collection, { _id: 10 + i }));
+    txns[1].commit(store);
+    txns[0].commit(store);
+    const writer = inTransaction(store, txns[2]);
+    expect(writer.data(collection).get(keyOf(10))).toBeUndefined();
+    writer.update(collection, writer.data(collection).get(keyOf(1))!, { _id: 1, n: 1 });
+    txns[2].commit(store);
+    expect([...collection.data.docs.values()]).toEqual([
+      { _id: 1, n: 1 },
+      { _id: 11 },
+      { _id: 10 },
+      { _id: 12 },
+    ]);
+  });
+
+  it('aborts a transaction left in progress past the lifetime limit, as mongod does', () => {
+    jest.useFakeTimers({ now: 1_000_000 });
+    try {
+      const sessions = new SessionRegistry(60_000);
+      const lsid = { id: 'abandoned' };
+      const txn = sessions.get(lsid).transactionFor(1, true);
+      jest.setSystemTime(1_000_000 + 59_000);
+      sessions.get({ id: 'other' });
+      expect(txn.state).toBe('inProgress');
+      jest.setSystemTime(1_000_000 + 66_000);
+      sessions.get({ id: 'other' });
+      expect(txn.state).toBe('aborted');
+      expect(() => sessions.get(lsid).transactionFor(1, false)).toThrow(
+        expect.objectContaining({ code: 251 }),
+      );
+    } finally {
+      jest.useRealTimers();
+    }
   });
 });

@@ -1,12 +1,12 @@
 /**
- * One command's access to the data: committed data, or the transaction's copy inside a
+ * One command's access to the data: committed data, or the transaction's view inside a
  * transaction. Every write goes through here and leaves a WriteEvent: outside a transaction in
  * `events` (recorded when the command completes), inside one in the transaction (recorded at commit).
  */
 import type { Document, Long } from 'bson';
 import type { WriteEvent } from '../contract';
 import { ErrorCodes, serverError } from '../errors';
-import { idKeyOf, type Collection, type CollectionData } from './collection';
+import { idKeyOf, type Collection, type DataView } from './collection';
 import type { Store } from './store';
 import type { Transaction } from './transaction';
 
@@ -30,8 +30,8 @@ export class Writer {
     return this.scope !== undefined;
   }
 
-  /** The documents a command reads: its transaction's copy, or the committed data. */
-  data(collection: Collection): CollectionData {
+  /** The documents a command reads: its transaction's view, or the committed data. */
+  data(collection: Collection): DataView {
     return this.scope ? this.scope.txn.dataFor(collection) : collection.data;
   }
 

@@ -348,7 +348,7 @@ function report(
         `so its Kafka backlog (${target.backlogAtEnd} events at the end of the window) and the latency grow without bound; ` +
         `the relay kept up (commit -> published p99 ${relay.length ? ms(percentile(sortedCopy(relay), 99)) : 'n/a'}). ` +
         `Each event costs the worker ${target.workerCpuPerEvent.toFixed(1)} ms of CPU here (exactly-once transaction: marker insert, ` +
-        `read, replace and stats update through mongoose, commit: five round trips in series per partition, four partitions at a time), ` +
+        `view findOneAnd* and stats update, commit: four round trips in series per partition, four partitions at a time), ` +
         `and every process of the pipeline shares the machine's cores with the writer, the MongoDB stand-in and other work.`,
     );
   }

@@ -1,0 +1,373 @@
+/**
+ * One worker replica of the example service alone: how many order events per second it applies
+ * (exactly-once transaction: marker insert, view read, view replace, stats update, commit), and what
+ * each event costs in CPU, in the worker process and in the MongoDB stand-in (its own process).
+ *
+ * The orders topic is pre-filled with `--events` insert events of new orders (as the relay would
+ * publish them) before the worker starts; optionally `--preload` markers and views are inserted
+ * first, so the collections have the size a longer run would give them. The window measured runs
+ * from 10% to 90% of the events applied (start-up and tail left out); after it every event must be
+ * applied (markers and views counted).
+ *
+ *   node -r @swc-node/register bench/worker.ts [--events=4000] [--preload=20000] [--profile]
+ *
+ * `--profile` samples the CPU of the worker and of the MongoDB stand-in during the window
+ * (bench/cpu-profile.preload.js) and prints the top self-time functions and areas of each; the
+ * profiler's own cost inflates the CPU figures of that run. `--keep-profiles` keeps the
+ * .cpuprofile files (their directory is printed). Prints figures; asserts nothing.
+ */
+import 'reflect-metadata';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join, resolve, sep } from 'node:path';
+import { MongoClient } from 'mongodb';
+import { changeEvents } from 'nest-change-stream/testing';
+import { ORDERS_TOPIC } from '../src/config/change-stream.config';
+import { SHOP_DB } from '../src/orders/order.schema';
+import { changeEventProducer, testKafka } from '../test/consumer/fixtures/kafka-tools';
+import type { Replica } from '../test/support/replicas';
+import { waitFor } from '../test/support/wait';
+import {
+  cpuSeconds,
+  logDir,
+  newOrder,
+  perSecond,
+  replicaEnv,
+  runAlone,
+  say,
+  since,
+  startReady,
+  startServers,
+  stopReplicas,
+  type Log,
+  type PartResult,
+} from './bench.support';
+import { numberFlag } from './consumer-bench.support';
+
+export interface WorkerBenchOptions {
+  events?: number;
+  preload?: number;
+  profile?: boolean;
+  keepProfiles?: boolean;
+  log?: Log;
+}
+
+const ROOT = resolve(__dirname, '..');
+const PRELOAD = join(__dirname, 'cpu-profile.preload.js');
+const HANDLER_ERRORS =
+  'change_stream_handler_invocations_total{handler="orders.read-models",outcome="error"}';
+const MARKERS = { db: 'nest_change_stream', collection: 'change_stream_processed' };
+const SEND_CHUNK = 500;
+const TOP = 8;
+
+export async function measureWorker(options: WorkerBenchOptions = {}): Promise<PartResult> {
+  const events = options.events ?? numberFlag('events', 4_000);
+  const preload = options.preload ?? numberFlag('preload', 20_000);
+  const profile = options.profile ?? process.argv.includes('--profile');
+  const keepProfiles = options.keepProfiles ?? process.argv.includes('--keep-profiles');
+  const log = options.log ?? say;
+  const started = performance.now();
+  const dir = logDir('worker');
+  const profileEnv = (name: string) =>
+    profile
+      ? {
+          NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${PRELOAD}`.trim(),
+          BENCH_CPU_PROFILE_DIR: dir,
+          BENCH_CPU_PROFILE_NAME: name,
+        }
+      : {};
+
+  // NOTE: the MongoDB stand-in is spawned with this process's environment: the profiler hook goes there.
+  const saved = { ...process.env };
+  Object.assign(process.env, profileEnv('mongo'));
+  const servers = await startServers({ oplogMaxEntries: 1_000_000 }).finally(() => {
+    for (const key of ['NODE_OPTIONS', 'BENCH_CPU_PROFILE_DIR', 'BENCH_CPU_PROFILE_NAME'])
+      if (saved[key] === undefined) delete process.env[key];
+      else process.env[key] = saved[key];
+  });
+  const client = new MongoClient(servers.mongoUrl);
+  const replicas: Replica[] = [];
+  try {
+    await client.connect();
+    if (preload > 0) {
+      log(`worker: preloading ${preload} markers and order views`);
+      await preloadCollections(client, preload);
+    }
+    log(`worker: producing ${events} order insert events to ${ORDERS_TOPIC.name}; logs in ${dir}`);
+    const producer = await changeEventProducer(testKafka(servers.kafkaBrokers, 'bench-worker'));
+    try {
+      const customers = `bench-${Date.now().toString(36)}-`;
+      const all = Array.from({ length: events }, (_, n) =>
+        changeEvents.insert('orders', newOrder(n, customers), { db: SHOP_DB }),
+      );
+      for (let i = 0; i < all.length; i += SEND_CHUNK)
+        await producer.send(ORDERS_TOPIC.name, all.slice(i, i + SEND_CHUNK));
+    } finally {
+      await producer.disconnect();
+    }
+
+    const worker = await startReady(
+      'worker',
+      replicaEnv(servers, 'worker', profileEnv('worker')),
+      dir,
+      (h) => (h.details?.changeStream?.consumer?.assignedPartitions ?? 0) > 0,
+    );
+    replicas.push(worker);
+    const pids = { worker: worker.pid, mongo: servers.mongoPid };
+    // NOTE: the marker count (collection metadata, cheap) rather than the worker's /metrics, whose
+    // scrape costs the worker CPU and the MongoDB stand-in a checkpoint read.
+    const markerCollection = client.db(MARKERS.db).collection(MARKERS.collection);
+    const handled = async () => (await markerCollection.estimatedDocumentCount()) - preload;
+
+    const from = Math.ceil(events * 0.1);
+    const to = Math.floor(events * 0.9);
+    const timeoutMs = 900_000;
+    const h0 = await waitFor(async () => ((await handled()) >= from ? handled() : null), {
+      what: `${from} events applied`,
+      timeoutMs,
+      intervalMs: 100,
+    });
+    const t0 = performance.now();
+    const cpu0 = cpuSeconds(pids);
+    const split0 = { worker: cpuSplit(pids.worker), mongo: cpuSplit(pids.mongo) };
+    if (profile) signalProfilers(pids);
+    log(`worker: window opened at ${h0} events applied`);
+    const h1 = await waitFor(async () => ((await handled()) >= to ? handled() : null), {
+      what: `${to} events applied`,
+      timeoutMs,
+      intervalMs: 100,
+    });
+    const windowSeconds = since(t0);
+    const cpu1 = cpuSeconds(pids);
+    const split1 = { worker: cpuSplit(pids.worker), mongo: cpuSplit(pids.mongo) };
+    const systemShare = (name: 'worker' | 'mongo') => {
+      const user = split1[name].user - split0[name].user;
+      const system = split1[name].system - split0[name].system;
+      return user + system > 0 ? `${((system / (user + system)) * 100).toFixed(0)}%` : 'n/a';
+    };
+    if (profile) signalProfilers(pids);
+    const applied = h1 - h0;
+    const rate = applied / windowSeconds;
+    const perEvent = (name: 'worker' | 'mongo') =>
+      pids[name] === undefined ? NaN : ((cpu1[name] - cpu0[name]) * 1e6) / applied;
+    log(
+      `worker: ${applied} events in ${windowSeconds.toFixed(1)} s = ${perSecond(rate)}; ` +
+        `CPU per event: worker ${perEvent('worker').toFixed(0)} us, MongoDB stand-in ${perEvent('mongo').toFixed(0)} us`,
+    );
+
+    await waitFor(async () => (await handled()) >= events, {
+      what: `all ${events} events applied`,
+      timeoutMs,
+      intervalMs: 250,
+    });
+    const [markers, views, errors] = await Promise.all([
+      markerCollection.estimatedDocumentCount(),
+      client.db(SHOP_DB).collection('order_views').estimatedDocumentCount(),
+      worker.metric(HANDLER_ERRORS),
+    ]);
+
+    const figures: Array<[string, string]> = [
+      ['events applied per second (one worker, 4 partitions)', perSecond(rate)],
+      [
+        'CPU per event: worker process / MongoDB stand-in',
+        `${perEvent('worker').toFixed(0)} us / ${perEvent('mongo').toFixed(0)} us`,
+      ],
+      [
+        'CPU during the window (% of one core): worker / MongoDB stand-in',
+        `${(((cpu1.worker - cpu0.worker) / windowSeconds) * 100).toFixed(0)}% / ` +
+          `${pids.mongo ? (((cpu1.mongo - cpu0.mongo) / windowSeconds) * 100).toFixed(0) : 'n/a'}%`,
+      ],
+      [
+        'every event applied once',
+        `${markers - preload} new markers, ${views - preload} new views for ${events} events` +
+          (markers - preload === events && views - preload === events ? ' (ok)' : ' (MISMATCH)'),
+      ],
+      [
+        'share of that CPU in the kernel (system time): worker / MongoDB stand-in',
+        `${systemShare('worker')} / ${systemShare('mongo')}`,
+      ],
+      ['failed handler attempts (retried)', String(errors)],
+    ];
+    const notes: string[] = [];
+    if (profile) {
+      await stopReplicas(replicas, 10_000);
+      replicas.length = 0;
+      for (const name of ['worker', 'mongo'] as const) {
+        const file = join(dir, `${name}.cpuprofile`);
+        const ready = await waitFor(() => existsSync(file), {
+          what: `${file}`,
+          timeoutMs: 10_000,
+          intervalMs: 100,
+        }).then(
+          () => true,
+          () => false,
+        );
+        if (!ready) {
+          notes.push(`no CPU profile of the ${name} (${file})`);
+          continue;
+        }
+        const summary = summarise(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile, applied);
+        notes.push(formatSummary(name, summary));
+      }
+      if (keepProfiles) notes.push(`profiles kept in ${dir}`);
+    }
+    if (!keepProfiles) process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    return {
+      title: 'Worker throughput (example orders handler, exactly-once transaction)',
+      checks: [],
+      figures,
+      conditions: [
+        `${events} insert events of new orders on ${ORDERS_TOPIC.partitions} partitions, pre-filled before the worker starts`,
+        `${preload} markers and views preloaded`,
+        'window: from 10% to 90% of the events applied',
+        profile ? 'CPU profiler on (inflates the CPU figures)' : 'no profiler',
+        'MongoDB stand-in in its own process',
+      ],
+      notes,
+      seconds: since(started),
+    };
+  } finally {
+    await stopReplicas(replicas, 5_000);
+    await client.close().catch(() => undefined);
+    await servers.stop();
+  }
+}
+
+/** Markers and views of orders that are not in the topic: the size a longer run leaves behind. */
+async function preloadCollections(client: MongoClient, count: number): Promise<void> {
+  const markers = client.db(MARKERS.db).collection(MARKERS.collection);
+  const views = client.db(SHOP_DB).collection('order_views');
+  const chunk = 1_000;
+  for (let i = 0; i < count; i += chunk) {
+    const n = Math.min(chunk, count - i);
+    const orders = Array.from({ length: n }, (_, k) => newOrder(i + k, 'preload-'));
+    const now = new Date();
+    await markers.insertMany(
+      orders.map((o, k) => ({
+        handlerId: 'orders.read-models',
+        eventId: `preload-${i + k}`,
+        topic: ORDERS_TOPIC.name,
+        partition: 0,
+        offset: String(i + k),
+        processedAt: now,
+      })),
+    );
+    await views.insertMany(
+      orders.map((o) => ({
+        _id: o._id,
+        customerId: o.customerId,
+        status: o.status,
+        itemCount: o.items.length,
+        total: o.total,
+        changedAt: now,
+        appliedAt: now,
+      })),
+    );
+  }
+}
+
+/** User and system CPU seconds of a process so far (0 when unreadable). */
+function cpuSplit(pid: number | undefined): { user: number; system: number } {
+  if (!pid) return { user: 0, system: 0 };
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 };
+  } catch {
+    return { user: 0, system: 0 };
+  }
+}
+
+function signalProfilers(pids: Record<string, number | undefined>): void {
+  for (const pid of Object.values(pids)) if (pid) process.kill(pid, 'SIGWINCH');
+}
+
+interface CpuProfile {
+  nodes: Array<{
+    id: number;
+    callFrame: { functionName: string; url: string; lineNumber: number };
+    hitCount?: number;
+  }>;
+  startTime: number;
+  endTime: number;
+  samples: number[];
+}
+
+interface ProfileSummary {
+  /** Profiled time not idle, ms. */
+  busyMs: number;
+  totalMs: number;
+  events: number;
+  functions: Array<{ name: string; ms: number }>;
+  areas: Array<{ name: string; ms: number }>;
+}
+
+/** Self time by function and by area (package, library, stand-in, node internals) of a profile. */
+function summarise(profile: CpuProfile, events: number): ProfileSummary {
+  const totalMs = (profile.endTime - profile.startTime) / 1000;
+  const msPerSample = totalMs / Math.max(1, profile.samples.length);
+  const hits = new Map<number, number>();
+  for (const id of profile.samples) hits.set(id, (hits.get(id) ?? 0) + 1);
+  const functions = new Map<string, number>();
+  const areas = new Map<string, number>();
+  let idle = 0;
+  for (const node of profile.nodes) {
+    const count = hits.get(node.id) ?? 0;
+    if (!count) continue;
+    const { functionName, url, lineNumber } = node.callFrame;
+    if (functionName === '(idle)') {
+      idle += count;
+      continue;
+    }
+    const where = shortUrl(url);
+    const name = where ? `${functionName || '(anonymous)'} ${where}:${lineNumber + 1}` : functionName;
+    functions.set(name, (functions.get(name) ?? 0) + count);
+    const area = areaOf(url, functionName);
+    areas.set(area, (areas.get(area) ?? 0) + count);
+  }
+  const top = (map: Map<string, number>) =>
+    [...map]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, TOP)
+      .map(([name, count]) => ({ name, ms: count * msPerSample }));
+  return {
+    busyMs: (profile.samples.length - idle) * msPerSample,
+    totalMs,
+    events,
+    functions: top(functions),
+    areas: top(areas),
+  };
+}
+
+function shortUrl(url: string): string {
+  if (!url) return '';
+  const path = url.replace(/^file:\/\//, '');
+  const modules = path.lastIndexOf(`node_modules${sep}`);
+  if (modules >= 0) return path.slice(modules + 'node_modules'.length + 1);
+  return path.startsWith(ROOT) ? path.slice(ROOT.length + 1) : path;
+}
+
+function areaOf(url: string, functionName: string): string {
+  if (!url) return functionName.startsWith('(') ? functionName : '(native)';
+  const path = url.replace(/^file:\/\//, '');
+  const modules = path.lastIndexOf(`node_modules${sep}`);
+  if (modules >= 0) {
+    const parts = path.slice(modules + 'node_modules'.length + 1).split(sep);
+    return parts[0].startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0];
+  }
+  if (path.startsWith('node:')) return 'node internals';
+  const own = path.startsWith(ROOT) ? path.slice(ROOT.length + 1) : path;
+  return own.split(sep).slice(0, 2).join('/');
+}
+
+function formatSummary(name: string, s: ProfileSummary): string {
+  const us = (ms: number) => `${((ms * 1000) / s.events).toFixed(0)} us/event`;
+  const pct = (ms: number) => `${((ms / s.busyMs) * 100).toFixed(1)}%`;
+  return [
+    `CPU profile of the ${name} over the window: ${s.busyMs.toFixed(0)} ms busy of ${s.totalMs.toFixed(0)} ms (${us(s.busyMs)})`,
+    `  top self time by function:`,
+    ...s.functions.map((f) => `    ${pct(f.ms).padStart(6)}  ${us(f.ms).padStart(14)}  ${f.name}`),
+    `  self time by area:`,
+    ...s.areas.map((a) => `    ${pct(a.ms).padStart(6)}  ${us(a.ms).padStart(14)}  ${a.name}`),
+  ].join('\n');
+}
+
+if (require.main === module) runAlone(() => measureWorker());

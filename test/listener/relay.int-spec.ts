@@ -2,6 +2,8 @@ import { Binary, Decimal128, Long, ObjectId, Timestamp } from 'bson';
 import type { MongoClient } from 'mongodb';
 import { CHANGE_EVENT_HEADERS as H } from 'nest-change-stream';
 import { uniqueName, useGround } from '../support/ground';
+import { ChangeStreamConnections } from '../../libs/change-stream/src/connections/change-stream-connections';
+import { TEST_KAFKA_SETTINGS } from '../standins/kafka/harness';
 import { waitFor } from '../support/wait';
 import {
   connectMongo,
@@ -30,59 +32,71 @@ describe('listener: relaying a change stream to Kafka', () => {
     await mongo?.close();
   });
 
-  it('publishes every change in order, keyed by documentKey, with BSON types and headers intact', async () => {
-    const db = uniqueName('shop');
-    listener = await startListener(
-      listenerOptions(ground(), { streams: [{ db, collection: 'orders', fullDocument: 'updateLookup' }] }),
-    );
-    await waitFor(
-      () => listener!.status().streams[0]?.role === 'leader' && listener!.status().streams[0].epoch,
-      { what: 'a leader' },
-    );
-    const orders = mongo.db(db).collection('orders');
-    const _id = new ObjectId();
-    const doc = {
-      _id,
-      total: Decimal128.fromString('12.34'),
-      count: Long.fromString('9007199254740993'),
-      at: new Date(1_700_000_000_000),
-      raw: new Binary(Buffer.from('hi')),
-      ts: new Timestamp({ t: 5, i: 6 }),
-    };
-    await orders.insertOne(doc);
-    await orders.updateOne({ _id }, { $set: { status: 'paid' } });
-    // NOTE: updateLookup reads the document when the event is read; delete it only after that.
-    await waitFor(() => listener!.status().streams[0].eventsRead >= 2, { what: 'the update to be read' });
-    await orders.deleteOne({ _id });
+  it.each([
+    ['on its producer thread (the default)', true],
+    ['in the main thread (kafka.producerThread: false)', false],
+  ])(
+    'publishes every change in order, keyed by documentKey, with BSON types and headers intact: producer %s',
+    async (_, producerThread) => {
+      const db = uniqueName('shop');
+      listener = await startListener(
+        listenerOptions(ground(), {
+          kafka: { brokers: ground().kafkaBrokers, ...TEST_KAFKA_SETTINGS, producerThread },
+          streams: [{ db, collection: 'orders', fullDocument: 'updateLookup' }],
+        }),
+      );
+      await waitFor(
+        () => listener!.status().streams[0]?.role === 'leader' && listener!.status().streams[0].epoch,
+        { what: 'a leader' },
+      );
+      expect(listener.app.get(ChangeStreamConnections, { strict: false }).producerThread !== null).toBe(
+        producerThread,
+      );
+      const orders = mongo.db(db).collection('orders');
+      const _id = new ObjectId();
+      const doc = {
+        _id,
+        total: Decimal128.fromString('12.34'),
+        count: Long.fromString('9007199254740993'),
+        at: new Date(1_700_000_000_000),
+        raw: new Binary(Buffer.from('hi')),
+        ts: new Timestamp({ t: 5, i: 6 }),
+      };
+      await orders.insertOne(doc);
+      await orders.updateOne({ _id }, { $set: { status: 'paid' } });
+      // NOTE: updateLookup reads the document when the event is read; delete it only after that.
+      await waitFor(() => listener!.status().streams[0].eventsRead >= 2, { what: 'the update to be read' });
+      await orders.deleteOne({ _id });
 
-    reader = await new TopicReader(ground().kafkaBrokers, [`cdc.${db}.orders`]).start();
-    await reader.waitFor((m) => m.length >= 3, 'three events');
-    const [insert, update, remove] = reader.messages;
-    expect([insert, update, remove].map((m) => m.event.operationType)).toEqual([
-      'insert',
-      'update',
-      'delete',
-    ]);
-    expect(new Set(reader.messages.map((m) => m.partition)).size).toBe(1);
-    expect(insert.event.fullDocument).toEqual(doc);
-    expect(insert.event.fullDocument.count).toBeInstanceOf(Long);
-    expect(insert.event.fullDocument.total).toBeInstanceOf(Decimal128);
-    expect(update.event.fullDocument.status).toBe('paid');
-    expect(insert.key).toBe(`{"_id":{"$oid":"${_id.toHexString()}"}}`);
-    expect(insert.headers).toMatchObject({
-      [H.eventId]: insert.event._id._data,
-      [H.operationType]: 'insert',
-      [H.namespace]: `${db}.orders`,
-      [H.epoch]: String(listener.status().streams[0].epoch),
-    });
-    expect(insert.headers[H.clusterTime]).toMatch(/^\d+\.\d+$/);
+      reader = await new TopicReader(ground().kafkaBrokers, [`cdc.${db}.orders`]).start();
+      await reader.waitFor((m) => m.length >= 3, 'three events');
+      const [insert, update, remove] = reader.messages;
+      expect([insert, update, remove].map((m) => m.event.operationType)).toEqual([
+        'insert',
+        'update',
+        'delete',
+      ]);
+      expect(new Set(reader.messages.map((m) => m.partition)).size).toBe(1);
+      expect(insert.event.fullDocument).toEqual(doc);
+      expect(insert.event.fullDocument.count).toBeInstanceOf(Long);
+      expect(insert.event.fullDocument.total).toBeInstanceOf(Decimal128);
+      expect(update.event.fullDocument.status).toBe('paid');
+      expect(insert.key).toBe(`{"_id":{"$oid":"${_id.toHexString()}"}}`);
+      expect(insert.headers).toMatchObject({
+        [H.eventId]: insert.event._id._data,
+        [H.operationType]: 'insert',
+        [H.namespace]: `${db}.orders`,
+        [H.epoch]: String(listener.status().streams[0].epoch),
+      });
+      expect(insert.headers[H.clusterTime]).toMatch(/^\d+\.\d+$/);
 
-    // The checkpoint reaches the last event (or a later idle token) once Kafka acknowledged it.
-    await waitFor(
-      async () => (await readCheckpoint(mongo, `${db}.orders`))?.resumeToken?._data >= remove.eventId,
-      { what: 'checkpoint at the delete' },
-    );
-  });
+      // The checkpoint reaches the last event (or a later idle token) once Kafka acknowledged it.
+      await waitFor(
+        async () => (await readCheckpoint(mongo, `${db}.orders`))?.resumeToken?._data >= remove.eventId,
+        { what: 'checkpoint at the delete' },
+      );
+    },
+  );
 
   it('advances an idle stream checkpoint from postBatchResumeToken', async () => {
     const db = uniqueName('quiet');

@@ -19,6 +19,7 @@ import { DEFAULTS } from 'nest-change-stream';
 import { ORDERS_TOPIC } from '../../src/config/change-stream.config';
 import { SHOP_DB } from '../../src/orders/order.schema';
 import { seededRandom } from '../e2e/orders-client';
+import { startGround, type Ground } from '../support/ground';
 import { waitFor } from '../support/wait';
 import {
   FAULT_KINDS,
@@ -32,7 +33,6 @@ import {
   type PlannedFault,
 } from './faults';
 import { describeProbes, LivenessProbe, ReplicaPool, type LivenessRestart } from './replica-pool';
-import { startChaosServers, type ChaosServers } from './servers';
 import { judge, type Verdict } from './verdict';
 import { ChaosWriter, type WriterCounts } from './workload';
 
@@ -150,15 +150,17 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     servers: '',
   };
 
-  let ground: ChaosServers | undefined;
+  let ground: Ground | undefined;
   let pool: ReplicaPool | undefined;
   let liveness: LivenessProbe | undefined;
   let theWriter: ChaosWriter | undefined;
   const clients: MongoClient[] = [];
   try {
-    ground = await startChaosServers({
-      topic: ORDERS_TOPIC,
-      oplogMaxEntries: Math.max(100_000, options.changes * 20),
+    // NOTE: the Kafka stand-in behind its group-sync proxy: replicas restarted by the run join a running group.
+    ground = await startGround({
+      mongo: { oplogMaxEntries: Math.max(100_000, options.changes * 20) },
+      kafka: { brokers: 1, topics: [ORDERS_TOPIC], groupSyncProxy: true },
+      redis: 1,
     });
     const where = (real: boolean) => (real ? 'real server' : 'stand-in');
     result.servers = [

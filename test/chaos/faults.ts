@@ -7,7 +7,7 @@ import { restartRedis } from '../support/redis';
 import type { Replica } from '../support/replicas';
 import { waitFor } from '../support/wait';
 import { describeProbes, type ReplicaPool } from './replica-pool';
-import type { ChaosServers } from './servers';
+import type { Ground } from '../support/ground';
 
 export const FAULT_KINDS = [
   'leader-sigkill',
@@ -29,7 +29,7 @@ const NEEDS: Partial<Record<FaultKind, 'mongo' | 'kafka' | 'redis'>> = {
 };
 
 /** Why `kind` cannot be injected on this ground (a real server named by the environment), or null. */
-export function skipReason(kind: FaultKind, ground: ChaosServers): string | null {
+export function skipReason(kind: FaultKind, ground: Ground): string | null {
   const server = NEEDS[kind];
   if (!server || !ground.real[server]) return null;
   const variable = { mongo: 'MONGO_URL', kafka: 'KAFKA_BROKERS', redis: 'REDIS_URL(S)' }[server];
@@ -80,7 +80,7 @@ export interface FaultRecord {
 }
 
 export interface FaultContext {
-  ground: ChaosServers;
+  ground: Ground;
   pool: ReplicaPool;
   /** Seeded: targets and durations. */
   random: () => number;

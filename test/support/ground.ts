@@ -15,7 +15,14 @@ export interface GroundOptions {
   /** Start (or use) MongoDB. Options apply to the stand-in only. Default: true. */
   mongo?: boolean | { oplogMaxEntries?: number; oplogMaxBytes?: number; noopIntervalMs?: number };
   /** Start (or use) Kafka with these topics. Default: true, one broker. */
-  kafka?: boolean | { brokers?: number; topics?: Array<{ name: string; partitions: number }> };
+  kafka?:
+    | boolean
+    | {
+        brokers?: number;
+        topics?: Array<{ name: string; partitions: number }>;
+        /** Reach the stand-in through its group-sync proxy (see KafkaStandinOptions.groupSyncProxy). */
+        groupSyncProxy?: boolean;
+      };
   /** Number of Redis instances (3 for a Redlock quorum). Default: 0. */
   redis?: number;
 }
@@ -79,6 +86,7 @@ export async function startGround(options: GroundOptions = {}): Promise<Ground> 
       kafka = await startKafkaStandin({
         brokers: kafkaOptions.brokers ?? 1,
         topics: kafkaOptions.topics ?? [],
+        groupSyncProxy: kafkaOptions.groupSyncProxy,
       });
       stops.push(() => kafka!.stop());
       kafkaBrokers = kafka.brokers;

@@ -1,6 +1,6 @@
 import { CHANGE_OPERATION_TYPES } from './events/change-event.interface';
 import { Timestamp, type Document } from 'bson';
-import { producerThreadData } from './connections/kafka-config';
+import { KAFKA_LIBRARY_KEYS, producerThreadData } from './connections/kafka-config';
 import { InvalidOptionsError } from './errors/invalid-options.error';
 import { unclonableSetting } from './publisher/producer-thread';
 import {
@@ -75,13 +75,9 @@ const FULL_DOCUMENT_BEFORE_CHANGE = ['off', 'whenAvailable', 'required'] as cons
 const UNWATCHABLE_DATABASES = ['admin', 'local', 'config'];
 const TOPIC_NAME = /^[A-Za-z0-9._-]{1,249}$/;
 const HOST_PORT = /^[^\s:/]+:\d{1,5}$/;
+/** Every key of the `kafka` section: the library's own, then kafkajs' KafkaConfig passed through. */
 const KAFKA_KEYS = [
-  'brokers',
-  'client',
-  'topicPrefix',
-  'producer',
-  'compression',
-  'producerThread',
+  ...KAFKA_LIBRARY_KEYS,
   'clientId',
   'ssl',
   'sasl',

@@ -3,7 +3,7 @@ import type { KafkaConnectionOptions } from '../interfaces/change-stream-options
 import type { ProducerThreadData } from '../publisher/producer-thread';
 
 /** Library-only keys of the `kafka` section; everything else is kafkajs' KafkaConfig. */
-const KAFKA_LIBRARY_KEYS = [
+export const KAFKA_LIBRARY_KEYS = [
   'brokers',
   'client',
   'topicPrefix',

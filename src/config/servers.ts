@@ -37,7 +37,9 @@ export async function resolveServers(
     let kafkaBrokers = env.kafkaBrokers;
     if (kafkaBrokers.length === 0) {
       const { startKafkaStandin } = await import('../../test/standins/kafka/harness');
-      const kafka = await startKafkaStandin({ brokers: 1, topics });
+      // NOTE: behind the group-sync proxy: replicas of one worker group start together, and the mock
+      // coordinator would fail a member whose SyncGroup arrives after the leader's (kafkajs stops for good).
+      const kafka = await startKafkaStandin({ brokers: 1, topics, groupSyncProxy: true });
       stops.push(() => kafka.stop());
       kafkaBrokers = kafka.brokers;
     }

@@ -159,7 +159,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     // NOTE: the Kafka stand-in behind its group-sync proxy: replicas restarted by the run join a running group.
     ground = await startGround({
       mongo: { oplogMaxEntries: Math.max(100_000, options.changes * 20) },
-      kafka: { brokers: 1, topics: [ORDERS_TOPIC], groupSyncProxy: true },
+      kafka: { brokers: 1, topics: [ORDERS_TOPIC] },
       redis: 1,
     });
     const where = (real: boolean) => (real ? 'real server' : 'stand-in');

@@ -127,6 +127,37 @@ describe('consumer (one worker, real clients)', () => {
     expect(await view(id)).toMatchObject({ seqs: [2] });
   });
 
+  it('takes a poison message out of a shared transaction: its neighbours take effect once, in order', async () => {
+    const id = uniqueName('p');
+    // One document, so one partition and one fetch: the four events reach the worker as one batch.
+    const events = [
+      insert({ _id: id, seq: 1 }),
+      update({ _id: id, seq: 2, behaviour: 'fail' }),
+      update({ _id: id, seq: 3 }),
+      update({ _id: id, seq: 4 }),
+    ];
+    await producer.send(TOPIC, events);
+
+    await waitFor(async () => (await view(id))?.applied === 3, {
+      what: 'the three good events applied',
+      timeoutMs: 20_000,
+    });
+    await waitFor(
+      () => deadLetters.messages.find((m) => m.headers[CHANGE_EVENT_HEADERS.eventId] === events[1]._id._data),
+      { what: 'the dead letter of the poison message' },
+    );
+    expect(await view(id)).toMatchObject({ seqs: [1, 3, 4], applied: 3 });
+    // Each effect record was inserted once: the rolled-back shared transaction left none behind.
+    const records = await effects()
+      .find({ _id: { $in: events.map((e) => e._id._data) } })
+      .toArray();
+    expect(records.map((r) => r._id).sort()).toEqual(
+      [events[0], events[2], events[3]].map((e) => e._id._data).sort(),
+    );
+    // Event 1 ran in the shared transaction the poison message aborted, then again; events 3 and 4 ran once.
+    expect(events.map((e) => probe.attempts.get(e._id._data))).toEqual([2, 3, 1, 1]);
+  });
+
   it('dead-letters an undecodable message at once and goes on with the next', async () => {
     const key = JSON.stringify({ _id: uniqueName('u') });
     await producer.sendRaw(TOPIC, [

@@ -3,8 +3,9 @@
  * through the real driver: indexes and retention, atomicity of marker and effect, and two workers
  * racing on one event.
  */
-import { MongoClient, type Collection } from 'mongodb';
+import { MongoClient, type ClientSession, type Collection } from 'mongodb';
 import type { ConsumerOptions } from '../../libs/change-stream/src/consumer/consumer-options';
+import { SharedEffectError } from '../../libs/change-stream/src/idempotency/effect-executor';
 import { MongoEffectExecutor } from '../../libs/change-stream/src/idempotency/mongo-effect.executor';
 import {
   ProcessedEventStore,
@@ -110,6 +111,97 @@ describe('processed-event markers and the exactly-once executor', () => {
       expect(outcomes.sort()).toEqual(['applied', 'duplicate']);
       expect(await count(m.eventId)).toBe(1);
     }
+  });
+
+  describe('a shared transaction (several events, one commit)', () => {
+    const bump = (m: ProcessedMarker) => ({
+      marker: m,
+      effect: (session: ClientSession) =>
+        counters.updateOne({ _id: m.eventId }, { $inc: { n: 1 } }, { upsert: true, session }),
+    });
+
+    it('commits every effect and marker together, and effects read the earlier ones through the session', async () => {
+      const store = new ProcessedEventStore(client, options(3_600_000));
+      const executor = new MongoEffectExecutor(client, store);
+      const markers = [marker(), marker(), marker()];
+      const seenBySession: number[] = [];
+      await executor.runShared([
+        bump(markers[0]),
+        bump(markers[1]),
+        {
+          marker: markers[2],
+          effect: async (session) => {
+            const first = await counters.findOne({ _id: markers[0].eventId }, { session });
+            seenBySession.push(first?.n ?? 0);
+            await bump(markers[2]).effect(session);
+          },
+        },
+      ]);
+      expect(seenBySession).toEqual([1]);
+      expect(await Promise.all(markers.map((m) => count(m.eventId)))).toEqual([1, 1, 1]);
+      expect(await Promise.all(markers.map((m) => store.exists(m)))).toEqual([true, true, true]);
+    });
+
+    it('applies nothing when one effect throws, and names which one', async () => {
+      const store = new ProcessedEventStore(client, options(3_600_000));
+      const executor = new MongoEffectExecutor(client, store);
+      const markers = [marker(), marker(), marker()];
+      const failing = {
+        marker: markers[1],
+        effect: async (session: ClientSession) => {
+          await bump(markers[1]).effect(session);
+          throw new Error('poison');
+        },
+      };
+      const error = await executor.runShared([bump(markers[0]), failing, bump(markers[2])]).catch((e) => e);
+      expect(error).toBeInstanceOf(SharedEffectError);
+      expect(error).toMatchObject({ index: 1, cause: new Error('poison') });
+      expect(await Promise.all(markers.map((m) => count(m.eventId)))).toEqual([0, 0, 0]);
+      expect(await Promise.all(markers.map((m) => store.exists(m)))).toEqual([false, false, false]);
+    });
+
+    it('applies nothing when one of its events was processed before', async () => {
+      const store = new ProcessedEventStore(client, options(3_600_000));
+      const executor = new MongoEffectExecutor(client, store);
+      const [done, fresh] = [marker(), marker()];
+      await executor.run(done, true, bump(done).effect);
+      const effect = jest.fn(bump(fresh).effect);
+      await expect(executor.runShared([{ marker: fresh, effect }, bump(done)])).rejects.toMatchObject({
+        code: 11000,
+      });
+      expect(effect).not.toHaveBeenCalled();
+      expect([await count(done.eventId), await count(fresh.eventId)]).toEqual([1, 0]);
+      expect(await store.exists(fresh)).toBe(false);
+    });
+
+    it('lets only one of two workers sharing overlapping events commit', async () => {
+      const store = new ProcessedEventStore(client, options(3_600_000));
+      const executors = [new MongoEffectExecutor(client, store), new MongoEffectExecutor(client, store)];
+      for (let round = 0; round < 3; round++) {
+        const shared = marker();
+        const own = [marker(), marker()];
+        const results = await Promise.allSettled(
+          executors.map((executor, i) =>
+            executor.runShared([
+              bump(own[i]),
+              {
+                marker: shared,
+                effect: async (session) => {
+                  await bump(shared).effect(session);
+                  await new Promise((resolve) => setTimeout(resolve, 20));
+                },
+              },
+            ]),
+          ),
+        );
+        expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+        const winner = results.findIndex((r) => r.status === 'fulfilled');
+        expect(await count(shared.eventId)).toBe(1);
+        expect(await Promise.all(own.map((m) => count(m.eventId)))).toEqual(
+          own.map((_, i) => (i === winner ? 1 : 0)),
+        );
+      }
+    });
   });
 
   it('without a transaction, checks the marker before and writes it after the effect', async () => {

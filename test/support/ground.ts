@@ -20,7 +20,10 @@ export interface GroundOptions {
     | {
         brokers?: number;
         topics?: Array<{ name: string; partitions: number }>;
-        /** Reach the stand-in through its group-sync proxy (see KafkaStandinOptions.groupSyncProxy). */
+        /**
+         * Reach the stand-in through its group-sync proxy (see KafkaStandinOptions.groupSyncProxy), so
+         * members that join a running group are not failed by the mock coordinator. Default: true.
+         */
         groupSyncProxy?: boolean;
       };
   /** Number of Redis instances (3 for a Redlock quorum). Default: 0. */
@@ -86,7 +89,7 @@ export async function startGround(options: GroundOptions = {}): Promise<Ground> 
       kafka = await startKafkaStandin({
         brokers: kafkaOptions.brokers ?? 1,
         topics: kafkaOptions.topics ?? [],
-        groupSyncProxy: kafkaOptions.groupSyncProxy,
+        groupSyncProxy: kafkaOptions.groupSyncProxy ?? true,
       });
       stops.push(() => kafka!.stop());
       kafkaBrokers = kafka.brokers;

@@ -208,6 +208,9 @@ describe('ChangeDispatcher (with fakes)', () => {
     ]);
     const executor: EffectExecutor = {
       run: async (_m, _t, effect) => (await effect({} as never), 'applied'),
+      runShared: async (effects) => {
+        for (const { effect } of effects) await effect({} as never);
+      },
     };
     const waits: number[] = [];
     const timer: RetryTimer = { wait: async (ms) => void waits.push(ms) };

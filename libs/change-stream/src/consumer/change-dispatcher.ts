@@ -1,8 +1,14 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { decodeChangeEvent, type DecodedChangeEvent } from '../events/change-event.codec';
 import type { ChangeEvent } from '../events/change-event.interface';
-import { EffectExecutor, type EffectOutcome } from '../idempotency/effect-executor';
+import {
+  EffectExecutor,
+  SharedEffectError,
+  type EffectOutcome,
+  type SharedEffect,
+} from '../idempotency/effect-executor';
 import { idempotencyKeyOf } from '../idempotency/idempotency-key';
+import type { ProcessedMarker } from '../idempotency/processed-event.store';
 import { ChangeContext } from './change-context';
 import { ChangeHandlerRegistry, type ChangeHandlerRegistration } from './change-handler.registry';
 import { headersAsStrings, type ChangeMessage } from './change-message';
@@ -35,6 +41,25 @@ export interface DispatchReport {
   handlers: HandlerReport[];
 }
 
+/** The result of dispatching consecutive messages of one partition. */
+export interface BatchDispatchReport {
+  /** One report per message, in order, up to and including the first incomplete one. */
+  reports: DispatchReport[];
+  /** Messages whose transactional effects committed in a shared transaction. */
+  shared: number;
+  /**
+   * True when a shared transaction failed for a reason no handler caused (a write conflict, a
+   * redelivered event's marker, an outage, a failed commit) and its messages went one by one.
+   */
+  fellBack: boolean;
+}
+
+/** A handler's failed attempt in a shared transaction: it counts as the first attempt of the retry. */
+interface PriorFailure {
+  handlerId: string;
+  error: unknown;
+}
+
 /** Lets the consumer interrupt retry waits when it drains. */
 export interface DispatchControl {
   signal?: AbortSignal;
@@ -61,23 +86,184 @@ export class ChangeDispatcher {
   ) {}
 
   async dispatch(message: ChangeMessage, control: DispatchControl = {}): Promise<DispatchReport> {
-    let decoded: DecodedChangeEvent;
-    try {
-      decoded = decodeChangeEvent(message.value, message.headers);
-    } catch (error) {
+    return this.dispatchDecoded(message, decode(message), control);
+  }
+
+  /**
+   * Dispatches consecutive messages of one partition, in order. The transactional handlers' effects
+   * for all of them, with all their processed-event markers, go into one shared MongoDB transaction;
+   * the other handlers run after it commits, message by message. When the shared transaction fails,
+   * none of it is applied and the messages go through {@link dispatch} one by one, so duplicates,
+   * retries and dead letters are handled exactly as for single messages. A handler that threw in the
+   * shared transaction has that failure counted as its first attempt.
+   */
+  async dispatchBatch(
+    messages: readonly ChangeMessage[],
+    control: DispatchControl = {},
+  ): Promise<BatchDispatchReport> {
+    const result: BatchDispatchReport = { reports: [], shared: 0, fellBack: false };
+    const decoded = messages.map(decode);
+    let next = 0;
+    const one = async (index: number, prior?: PriorFailure): Promise<boolean> => {
+      const report = await this.dispatchDecoded(messages[index], decoded[index], control, prior);
+      result.reports.push(report);
+      return report.complete;
+    };
+    while (next < messages.length) {
+      if (control.signal?.aborted) return result;
+      let end = next;
+      while (end < messages.length && !(decoded[end] instanceof Error)) end++;
+      if (end - next < 2) {
+        if (!(await one(next))) return result;
+        next++;
+        continue;
+      }
+      const run = {
+        messages: messages.slice(next, end),
+        decoded: decoded.slice(next, end) as DecodedChangeEvent[],
+      };
+      const failure = await this.runShared(run.messages, run.decoded, control, result);
+      if (failure === 'complete') {
+        next = end;
+        continue;
+      }
+      if (failure === 'interrupted') return result;
+      if (failure instanceof SharedFailure && failure.message !== undefined) {
+        // NOTE: the messages before the failing one are batched again; the failing one retries alone.
+        const failed = next + failure.message;
+        const before = await this.dispatchBatch(messages.slice(next, failed), control);
+        result.reports.push(...before.reports);
+        result.shared += before.shared;
+        result.fellBack ||= before.fellBack;
+        if (before.reports.length < failed - next || !before.reports.every((r) => r.complete)) return result;
+        if (!(await one(failed, failure.prior))) return result;
+        next = failed + 1;
+        continue;
+      }
+      result.fellBack = true;
+      for (; next < end; next++) if (!(await one(next))) return result;
+    }
+    return result;
+  }
+
+  private async dispatchDecoded(
+    message: ChangeMessage,
+    decoded: DecodedChangeEvent | Error,
+    control: DispatchControl,
+    prior?: PriorFailure,
+  ): Promise<DispatchReport> {
+    if (decoded instanceof Error) {
       this.logger.warn(
-        `Undecodable message at ${where(message)}, dead-lettering it: ${describeError(error)}`,
+        `Undecodable message at ${where(message)}, dead-lettering it: ${describeError(decoded.cause ?? decoded)}`,
       );
+      const error = decoded.cause ?? decoded;
       const stored = await this.deadLetter({ message, reason: 'undecodable', error, attempts: 0 }, control);
       return { complete: stored, undecodable: error, handlers: [] };
     }
     const handlers: HandlerReport[] = [];
     for (const handler of this.registry.forTopic(message.topic)) {
-      const report = await this.runHandler(handler, decoded, message, control);
+      const report = await this.runHandler(
+        handler,
+        decoded,
+        message,
+        control,
+        prior?.handlerId === handler.id ? prior : undefined,
+      );
       handlers.push(report);
       if (report.outcome === 'interrupted') return { complete: false, handlers };
     }
     return { complete: true, handlers };
+  }
+
+  /**
+   * One shared transaction over `messages` (all decoded). On success, pushes their reports (running
+   * the non-transactional handlers after the commit) and returns 'complete' or 'interrupted'; on
+   * failure pushes nothing and returns what failed.
+   */
+  private async runShared(
+    messages: readonly ChangeMessage[],
+    decoded: readonly DecodedChangeEvent[],
+    control: DispatchControl,
+    result: BatchDispatchReport,
+  ): Promise<'complete' | 'interrupted' | SharedFailure> {
+    const effects: SharedEffect[] = [];
+    const owners: { message: number; handler: ChangeHandlerRegistration }[] = [];
+    const planned: Map<string, HandlerReport>[] = [];
+    for (let m = 0; m < messages.length; m++) {
+      const message = messages[m];
+      const event = decoded[m].event as ChangeEvent;
+      const reports = new Map<string, HandlerReport>();
+      planned.push(reports);
+      for (const handler of this.registry.forTopic(message.topic)) {
+        if (!handler.transaction) continue;
+        let wanted: boolean;
+        try {
+          wanted = !handler.operationTypes || handler.operationTypes.has(event.operationType);
+          wanted &&= !handler.filter || handler.filter(event);
+        } catch (error) {
+          return new SharedFailure(m, { handlerId: handler.id, error });
+        }
+        if (!wanted) {
+          reports.set(handler.id, { handlerId: handler.id, outcome: 'filtered', attempts: 0 });
+          continue;
+        }
+        const base = this.contextBase(handler, decoded[m], message);
+        effects.push({
+          marker: markerOf(handler, decoded[m], message),
+          effect: (session) => handler.invoke(event, new ChangeContext({ ...base, attempt: 1, session })),
+        });
+        owners.push({ message: m, handler });
+        reports.set(handler.id, { handlerId: handler.id, outcome: 'applied', attempts: 1 });
+      }
+    }
+    if (effects.length > 0) {
+      try {
+        await this.executor.runShared(effects);
+      } catch (error) {
+        if (!(error instanceof SharedEffectError) || isMongoOutage(error.cause)) return new SharedFailure();
+        const owner = owners[error.index];
+        this.logger.warn(
+          `${owner.handler.label} failed attempt 1/${owner.handler.retry.attempts} on event ${decoded[owner.message].eventId} at ${where(messages[owner.message])} in a transaction shared with ${messages.length - 1} other message(s), which are applied again: ${describeError(error.cause)}`,
+        );
+        return new SharedFailure(owner.message, { handlerId: owner.handler.id, error: error.cause });
+      }
+      result.shared += messages.length;
+    }
+    for (let m = 0; m < messages.length; m++) {
+      const handlers: HandlerReport[] = [];
+      for (const handler of this.registry.forTopic(messages[m].topic)) {
+        const report =
+          planned[m].get(handler.id) ?? (await this.runHandler(handler, decoded[m], messages[m], control));
+        handlers.push(report);
+        if (report.outcome === 'interrupted') {
+          result.reports.push({ complete: false, handlers });
+          return 'interrupted';
+        }
+      }
+      result.reports.push({ complete: true, handlers });
+    }
+    return 'complete';
+  }
+
+  private contextBase(
+    handler: ChangeHandlerRegistration,
+    decoded: DecodedChangeEvent,
+    message: ChangeMessage,
+  ) {
+    const epoch = decoded.epoch === undefined ? undefined : Number(decoded.epoch);
+    return {
+      eventId: decoded.eventId,
+      handlerId: handler.id,
+      idempotencyKey: idempotencyKeyOf(handler.id, decoded.eventId),
+      topic: message.topic,
+      partition: message.partition,
+      offset: message.offset,
+      epoch: Number.isFinite(epoch) ? epoch : undefined,
+      maxAttempts: handler.retry.attempts,
+      transactional: handler.transaction,
+      key: message.key?.toString(),
+      headers: Object.freeze(headersAsStrings(message.headers)),
+    };
   }
 
   private async runHandler(
@@ -85,6 +271,7 @@ export class ChangeDispatcher {
     decoded: DecodedChangeEvent,
     message: ChangeMessage,
     control: DispatchControl,
+    prior?: PriorFailure,
   ): Promise<HandlerReport> {
     const event = decoded.event as ChangeEvent;
     const report = (outcome: HandlerOutcome, attempts: number, error?: unknown): HandlerReport => ({
@@ -97,31 +284,21 @@ export class ChangeDispatcher {
       return report('filtered', 0);
 
     const { eventId } = decoded;
-    const marker = {
-      handlerId: handler.id,
-      eventId,
-      topic: message.topic,
-      partition: message.partition,
-      offset: message.offset,
-    };
-    const epoch = decoded.epoch === undefined ? undefined : Number(decoded.epoch);
-    const base = {
-      eventId,
-      handlerId: handler.id,
-      idempotencyKey: idempotencyKeyOf(handler.id, eventId),
-      topic: message.topic,
-      partition: message.partition,
-      offset: message.offset,
-      epoch: Number.isFinite(epoch) ? epoch : undefined,
-      maxAttempts: handler.retry.attempts,
-      transactional: handler.transaction,
-      key: message.key?.toString(),
-      headers: Object.freeze(headersAsStrings(message.headers)),
-    };
+    const marker = markerOf(handler, decoded, message);
+    const base = this.contextBase(handler, decoded, message);
 
     let attempt = 0;
     let outages = 0;
     let lastError: unknown;
+    if (prior) {
+      // NOTE: the failure in a shared transaction was this handler's first attempt.
+      attempt = 1;
+      lastError = prior.error;
+      if (attempt < handler.retry.attempts) {
+        const delay = retryDelay(handler.retry, attempt);
+        if (!(await this.wait(delay, control))) return report('interrupted', attempt, prior.error);
+      }
+    }
     while (attempt < handler.retry.attempts) {
       if (control.signal?.aborted) return report('interrupted', attempt, lastError);
       attempt++;
@@ -188,6 +365,37 @@ export class ChangeDispatcher {
     await this.timer.wait(ms, signal);
     return !signal?.aborted;
   }
+}
+
+/** Why a shared transaction failed: the message (index in the run) and handler whose effect threw, if one did. */
+class SharedFailure {
+  constructor(
+    readonly message?: number,
+    readonly prior?: PriorFailure,
+  ) {}
+}
+
+/** The decoded message, or an Error whose cause is the decoding error. */
+function decode(message: ChangeMessage): DecodedChangeEvent | Error {
+  try {
+    return decodeChangeEvent(message.value, message.headers);
+  } catch (error) {
+    return new Error('undecodable', { cause: error });
+  }
+}
+
+function markerOf(
+  handler: ChangeHandlerRegistration,
+  decoded: DecodedChangeEvent,
+  message: ChangeMessage,
+): ProcessedMarker {
+  return {
+    handlerId: handler.id,
+    eventId: decoded.eventId,
+    topic: message.topic,
+    partition: message.partition,
+    offset: message.offset,
+  };
 }
 
 function where(message: ChangeMessage): string {

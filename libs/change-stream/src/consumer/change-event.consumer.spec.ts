@@ -2,8 +2,8 @@ import type { EachBatchPayload, Kafka } from 'kafkajs';
 import { waitFor } from '../../../../test/support/wait';
 import { validateWorkerOptions } from '../interfaces/worker-options.interface';
 import type { ProcessedEventStore } from '../idempotency/processed-event.store';
-import type { ChangeDispatcher, DispatchReport } from './change-dispatcher';
-import { ChangeEventConsumer } from './change-event.consumer';
+import type { BatchDispatchReport, ChangeDispatcher, DispatchReport } from './change-dispatcher';
+import { BatchSizing, ChangeEventConsumer, SHARED_TRANSACTION_TARGET_MS } from './change-event.consumer';
 import { ChangeHandlerRegistry, type ChangeHandlerRegistration } from './change-handler.registry';
 import type { ChangeMessage } from './change-message';
 import type { ConsumerOptions } from './consumer-options';
@@ -45,6 +45,16 @@ function setup({ consumer = true, topics = ['cdc.d.a', 'cdc.d.b'], worker = {} }
     complete: true,
     handlers: [],
   }));
+  // NOTE: the fake dispatches a chunk message by message through `dispatch`, stopping at an incomplete one.
+  const dispatchBatch = jest.fn(async (messages: ChangeMessage[], control: { signal?: AbortSignal }) => {
+    const result: BatchDispatchReport = { reports: [], shared: 0, fellBack: false };
+    for (const message of messages) {
+      const report = await dispatch(message, control);
+      result.reports.push(report);
+      if (!report.complete) break;
+    }
+    return result;
+  });
   const store = { ensureIndexes: jest.fn(async () => undefined) };
   const deadLetters = { connect: jest.fn(async () => undefined), disconnect: jest.fn(async () => undefined) };
   const { kafka, consumer: kafkaConsumer } = fakeKafka();
@@ -52,11 +62,11 @@ function setup({ consumer = true, topics = ['cdc.d.a', 'cdc.d.b'], worker = {} }
     options,
     kafka as unknown as Kafka,
     registry,
-    { dispatch } as unknown as ChangeDispatcher,
+    { dispatchBatch } as unknown as ChangeDispatcher,
     store as unknown as ProcessedEventStore,
     deadLetters as unknown as KafkaDeadLetterPublisher,
   );
-  return { worker: worker$, kafka, kafkaConsumer, dispatch, store, deadLetters };
+  return { worker: worker$, kafka, kafkaConsumer, dispatch, dispatchBatch, store, deadLetters };
 }
 
 function batchPayload(offsets: string[], overrides: Partial<EachBatchPayload> = {}) {
@@ -144,6 +154,21 @@ describe('ChangeEventConsumer', () => {
       ['cdc.d.a', 1, '12'],
     ]);
     expect(resolved).toEqual(['10', '11', '12']);
+    expect(s.dispatchBatch).toHaveBeenCalledTimes(1);
+    expect(payload.commitOffsetsIfNecessary).toHaveBeenCalledTimes(1);
+  });
+
+  it('hands the dispatcher chunks of at most batchSize messages, committing after each', async () => {
+    const s = setup({ worker: { batchSize: 2 } });
+    const eachBatch = await started(s);
+    const { payload, resolved } = batchPayload(['1', '2', '3', '4', '5']);
+    await eachBatch(payload);
+    expect(s.dispatchBatch.mock.calls.map(([chunk]) => chunk.map((m) => m.offset))).toEqual([
+      ['1', '2'],
+      ['3', '4'],
+      ['5'],
+    ]);
+    expect(resolved).toEqual(['1', '2', '3', '4', '5']);
     expect(payload.commitOffsetsIfNecessary).toHaveBeenCalledTimes(3);
   });
 
@@ -160,7 +185,7 @@ describe('ChangeEventConsumer', () => {
   });
 
   it('stops taking messages when kafkajs stops or the partition went stale', async () => {
-    const s = setup();
+    const s = setup({ worker: { batchSize: 1 } });
     const eachBatch = await started(s);
     let running = true;
     s.dispatch.mockImplementation(async () => {
@@ -176,7 +201,7 @@ describe('ChangeEventConsumer', () => {
   });
 
   it('heartbeats during a long handler and rethrows a heartbeat failure once the message is resolved', async () => {
-    const s = setup();
+    const s = setup({ worker: { batchSize: 1 } });
     const eachBatch = await started(s);
     const rebalancing = new Error('The group is rebalancing');
     const heartbeat = jest.fn().mockRejectedValue(rebalancing);
@@ -220,5 +245,36 @@ describe('ChangeEventConsumer', () => {
     await s.worker.beforeApplicationShutdown();
     expect(s.deadLetters.disconnect).toHaveBeenCalled();
     expect(s.worker.status().state).toBe('stopped');
+  });
+});
+
+describe('BatchSizing', () => {
+  const report = (messages: number, { shared = messages, fellBack = false } = {}): BatchDispatchReport => ({
+    reports: Array.from({ length: messages }, () => ({ complete: true, handlers: [] })),
+    shared,
+    fellBack,
+  });
+
+  it('starts at batchSize, halves after a fall-back and doubles back after shared commits', () => {
+    const sizing = new BatchSizing(40);
+    expect(sizing.size()).toBe(40);
+    sizing.record(report(40, { shared: 0, fellBack: true }), 1);
+    expect(sizing.size()).toBe(20);
+    sizing.record(report(20, { shared: 0, fellBack: true }), 1);
+    expect(sizing.size()).toBe(10);
+    sizing.record(report(10), 1);
+    expect(sizing.size()).toBe(20);
+    sizing.record(report(20), 1);
+    sizing.record(report(40), 1);
+    expect(sizing.size()).toBe(40);
+  });
+
+  it('keeps a shared transaction near the target time when handlers are slow', () => {
+    const sizing = new BatchSizing(100);
+    sizing.record(report(10), 10 * 50);
+    expect(sizing.size()).toBe(SHARED_TRANSACTION_TARGET_MS / 50);
+    const slow = new BatchSizing(100);
+    slow.record(report(1, { shared: 0 }), 10 * SHARED_TRANSACTION_TARGET_MS);
+    expect(slow.size()).toBe(1);
   });
 });

@@ -9,8 +9,9 @@ import type { Consumer, EachBatchPayload, IMemberAssignment, Kafka } from 'kafka
 import { CHANGE_STREAM_KAFKA, CHANGE_STREAM_OPTIONS } from '../change-stream.constants';
 import { ProcessedEventStore } from '../idempotency/processed-event.store';
 import { withTimeout } from '../utils/timers';
-import { ChangeDispatcher } from './change-dispatcher';
+import { ChangeDispatcher, type BatchDispatchReport } from './change-dispatcher';
 import { ChangeHandlerRegistry } from './change-handler.registry';
+import type { ChangeMessage } from './change-message';
 import type { ConsumerOptions } from './consumer-options';
 import { describeError } from './dead-letter';
 import { KafkaDeadLetterPublisher } from './kafka-dead-letter.publisher';
@@ -44,6 +45,7 @@ export class ChangeEventConsumer implements OnApplicationBootstrap, BeforeApplic
   private consumer: Consumer | undefined;
   private state: ConsumerStatus['state'] = 'off';
   private assignment: IMemberAssignment = {};
+  private readonly sizings = new Map<string, BatchSizing>();
 
   constructor(
     @Inject(CHANGE_STREAM_OPTIONS) private readonly options: ConsumerOptions,
@@ -133,29 +135,46 @@ export class ChangeEventConsumer implements OnApplicationBootstrap, BeforeApplic
     isStale,
   }: EachBatchPayload): Promise<void> {
     const { topic, partition } = batch;
-    for (const message of batch.messages) {
+    const sizing = this.sizingOf(topic, partition);
+    const messages = batch.messages;
+    for (let next = 0; next < messages.length;) {
       if (!isRunning() || isStale() || this.drain.signal.aborted) break;
+      const chunk = messages.slice(next, next + sizing.size()).map((message): ChangeMessage => ({
+        topic,
+        partition,
+        offset: message.offset,
+        key: message.key,
+        value: message.value,
+        headers: message.headers ?? {},
+      }));
+      const started = performance.now();
       const { result, heartbeatError } = await this.keepingAlive(heartbeat, () =>
-        this.dispatcher.dispatch(
-          {
-            topic,
-            partition,
-            offset: message.offset,
-            key: message.key,
-            value: message.value,
-            headers: message.headers ?? {},
-          },
-          { signal: this.drain.signal },
-        ),
+        this.dispatcher.dispatchBatch(chunk, { signal: this.drain.signal }),
       );
-      if (!result.complete) break;
-      resolveOffset(message.offset);
-      // NOTE: a heartbeat failed during the handler (usually a rebalance): the effect is durable and its
-      // offset resolved; kafkajs commits what it can and rejoins, and a repeat is skipped by its marker.
+      sizing.record(result, performance.now() - started);
+      let done = 0;
+      for (const report of result.reports) {
+        if (!report.complete) break;
+        resolveOffset(chunk[done++].offset);
+      }
+      // NOTE: a heartbeat failed during the handlers (usually a rebalance): the effects are durable and their
+      // offsets resolved; kafkajs commits what it can and rejoins, and a repeat is skipped by its marker.
       if (heartbeatError) throw heartbeatError;
+      if (done < chunk.length) break;
+      next += done;
       await commitOffsetsIfNecessary();
       await heartbeat();
     }
+  }
+
+  private sizingOf(topic: string, partition: number): BatchSizing {
+    const key = `${topic}\n${partition}`;
+    let sizing = this.sizings.get(key);
+    if (!sizing) {
+      sizing = new BatchSizing(this.options.worker.batchSize);
+      this.sizings.set(key, sizing);
+    }
+    return sizing;
   }
 
   /** Runs `work` while heartbeating, so a long handler or retry wait does not cost the group membership. */
@@ -173,6 +192,39 @@ export class ChangeEventConsumer implements OnApplicationBootstrap, BeforeApplic
     } finally {
       clearInterval(timer);
     }
+  }
+}
+
+/** Handler time a shared transaction should hold, about: long transactions conflict more and redo more. */
+export const SHARED_TRANSACTION_TARGET_MS = 200;
+
+/**
+ * How many messages of one partition go into the next shared transaction: at most `batchSize`, about
+ * {@link SHARED_TRANSACTION_TARGET_MS} of handler time (from a moving average of the time per message),
+ * halved after a shared transaction failed for a reason no handler caused (a write conflict with
+ * another worker, a redelivery), and doubled back after each one that committed. Internal.
+ */
+export class BatchSizing {
+  private limit: number;
+  private msPerMessage = 0;
+
+  constructor(private readonly batchSize: number) {
+    this.limit = batchSize;
+  }
+
+  size(): number {
+    const byTime =
+      this.msPerMessage > 0 ? Math.floor(SHARED_TRANSACTION_TARGET_MS / this.msPerMessage) : this.batchSize;
+    return Math.max(1, Math.min(this.limit, byTime));
+  }
+
+  record(result: BatchDispatchReport, elapsedMs: number): void {
+    if (result.fellBack) this.limit = Math.max(1, Math.floor(this.limit / 2));
+    else if (result.shared > 0) this.limit = Math.min(this.batchSize, this.limit * 2);
+    const messages = result.reports.length;
+    if (messages === 0 || result.fellBack) return;
+    const sample = elapsedMs / messages;
+    this.msPerMessage = this.msPerMessage === 0 ? sample : this.msPerMessage * 0.7 + sample * 0.3;
   }
 }
 

@@ -4,6 +4,26 @@ import type { ProcessedMarker } from './processed-event.store';
 /** `applied`: the effect ran and its marker is stored. `duplicate`: a marker was found, nothing ran. */
 export type EffectOutcome = 'applied' | 'duplicate';
 
+/** One handler's effect for one event, as part of a shared transaction. */
+export interface SharedEffect {
+  marker: ProcessedMarker;
+  effect: (session: ClientSession) => Promise<unknown>;
+}
+
+/**
+ * Thrown by {@link EffectExecutor.runShared} when one of the effects threw: which one, and its
+ * error. Nothing of the shared transaction was applied.
+ */
+export class SharedEffectError extends Error {
+  constructor(
+    readonly index: number,
+    override readonly cause: unknown,
+  ) {
+    super(`effect ${index} of a shared transaction failed`);
+    this.name = 'SharedEffectError';
+  }
+}
+
 /** Runs one handler's effect for one event at most once per marker. Internal (the testing kit swaps it). */
 export abstract class EffectExecutor {
   /**
@@ -15,4 +35,12 @@ export abstract class EffectExecutor {
     transactional: boolean,
     effect: (session: ClientSession) => Promise<unknown>,
   ): Promise<EffectOutcome>;
+
+  /**
+   * Runs several effects, in order, in one transaction together with all their markers: all are
+   * applied, or none is. Throws when any marker already exists, when an effect throws
+   * ({@link SharedEffectError}), or when the transaction fails; the caller then runs them one by
+   * one with {@link run}, which sorts out duplicates, retries and dead letters.
+   */
+  abstract runShared(effects: readonly SharedEffect[]): Promise<void>;
 }

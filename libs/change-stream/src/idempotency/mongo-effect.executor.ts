@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { ClientSession, MongoClient, TransactionOptions } from 'mongodb';
+import { MongoError, type ClientSession, type MongoClient, type TransactionOptions } from 'mongodb';
 import { CHANGE_STREAM_MONGO_CLIENT } from '../change-stream.constants';
-import { EffectExecutor, type EffectOutcome } from './effect-executor';
+import { EffectExecutor, SharedEffectError, type EffectOutcome, type SharedEffect } from './effect-executor';
 import { ProcessedEventStore, type ProcessedMarker } from './processed-event.store';
 
 /** Thrown inside the transaction to abort it when the marker already exists. */
@@ -14,12 +14,19 @@ const TRANSACTION_OPTIONS: TransactionOptions = {
   readPreference: 'primary',
 };
 
+/** Commit attempts of a shared transaction whose outcome is unknown (the commit is idempotent). */
+const SHARED_COMMIT_ATTEMPTS = 3;
+
 /**
  * The exactly-once effect: each invocation runs in a MongoDB transaction that first inserts the
  * processed-event marker (unique on handler id + event id) and then runs the handler's writes.
  * A redelivered event finds its marker, the transaction aborts, nothing runs twice. Two workers
  * racing on one event conflict on the marker's index entry; the driver retries the loser
- * (TransientTransactionError), which then finds the marker. Internal.
+ * (TransientTransactionError), which then finds the marker.
+ *
+ * A shared transaction (runShared) inserts the markers of several events in one insertMany, runs
+ * their effects and commits once; any failure aborts all of it, and the caller falls back to
+ * `run` per event. Internal.
  */
 @Injectable()
 export class MongoEffectExecutor extends EffectExecutor {
@@ -40,6 +47,33 @@ export class MongoEffectExecutor extends EffectExecutor {
       return transactional
         ? await this.inTransaction(session, marker, effect)
         : await this.afterEffect(session, marker, effect);
+    } finally {
+      await session.endSession();
+    }
+  }
+
+  async runShared(effects: readonly SharedEffect[]): Promise<void> {
+    const session = this.client.startSession();
+    try {
+      session.startTransaction(TRANSACTION_OPTIONS);
+      try {
+        // NOTE: one duplicate marker (a redelivery) fails the insert and aborts all; `run` sorts it out per event.
+        await this.store.insertMany(
+          effects.map((e) => e.marker),
+          session,
+        );
+        for (let index = 0; index < effects.length; index++) {
+          try {
+            await effects[index].effect(session);
+          } catch (error) {
+            throw new SharedEffectError(index, error);
+          }
+        }
+      } catch (error) {
+        if (session.inTransaction()) await session.abortTransaction().catch(() => undefined);
+        throw error;
+      }
+      await commit(session);
     } finally {
       await session.endSession();
     }
@@ -72,5 +106,21 @@ export class MongoEffectExecutor extends EffectExecutor {
     await effect(session);
     await this.store.insert(marker, session);
     return 'applied';
+  }
+}
+
+/**
+ * Commits, retrying a commit whose outcome is unknown. If it still throws, the events go through
+ * `run` one by one, which finds their markers when the commit did land.
+ */
+async function commit(session: ClientSession): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await session.commitTransaction();
+      return;
+    } catch (error) {
+      const unknown = error instanceof MongoError && error.hasErrorLabel('UnknownTransactionCommitResult');
+      if (!unknown || attempt >= SHARED_COMMIT_ATTEMPTS) throw error;
+    }
   }
 }

@@ -72,6 +72,15 @@ export class ProcessedEventStore {
     }
   }
 
+  /** Inserts several markers in order; throws on the first that exists (duplicate key, 11000). */
+  async insertMany(markers: readonly ProcessedMarker[], session: ClientSession): Promise<void> {
+    const processedAt = new Date();
+    await this.collection.insertMany(
+      markers.map((marker) => ({ ...marker, processedAt })),
+      { session, ordered: true },
+    );
+  }
+
   /** Whether the marker exists. */
   async exists(marker: ProcessedMarker, session?: ClientSession): Promise<boolean> {
     const found = await this.collection.findOne(

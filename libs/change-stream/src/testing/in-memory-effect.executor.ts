@@ -1,6 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import type { ClientSession } from 'mongodb';
-import { EffectExecutor, type EffectOutcome } from '../idempotency/effect-executor';
+import {
+  EffectExecutor,
+  SharedEffectError,
+  type EffectOutcome,
+  type SharedEffect,
+} from '../idempotency/effect-executor';
 import type { ProcessedMarker } from '../idempotency/processed-event.store';
 import { createTestingSession } from './testing-session';
 
@@ -22,6 +27,21 @@ export class InMemoryEffectExecutor extends EffectExecutor {
     await effect(createTestingSession());
     this.markers.add(key);
     return 'applied';
+  }
+
+  async runShared(effects: readonly SharedEffect[]): Promise<void> {
+    const keys = effects.map(({ marker }) => `${marker.handlerId}\n${marker.eventId}`);
+    const seen = keys.find((key) => this.markers.has(key));
+    if (seen !== undefined) throw new Error(`marker ${seen.replace('\n', ' ')} exists`);
+    const session = createTestingSession();
+    for (let index = 0; index < effects.length; index++) {
+      try {
+        await effects[index].effect(session);
+      } catch (error) {
+        throw new SharedEffectError(index, error);
+      }
+    }
+    for (const key of keys) this.markers.add(key);
   }
 
   /** Whether the handler's effect for the event is recorded. */

@@ -30,7 +30,12 @@ export function changeStreamOptions(
     redis: { urls: servers.redisUrls },
     lease: env.leaseTtlMs ? { ttlMs: env.leaseTtlMs } : {},
     streams: [{ ...ORDERS_STREAM }],
-    worker: { groupId: 'orders-read-models', database: SHOP_DB, ...groupTimings(env, servers) },
+    worker: {
+      groupId: 'orders-read-models',
+      database: SHOP_DB,
+      ...(env.workerBatchSize ? { batchSize: env.workerBatchSize } : {}),
+      ...groupTimings(env, servers),
+    },
   };
 }
 

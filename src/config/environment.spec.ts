@@ -27,9 +27,12 @@ describe('parseEnvironment', () => {
   });
 
   it('reads the optional lease and consumer-group timings', () => {
-    expect(parseEnvironment({ LEASE_TTL_MS: '3000', KAFKA_SESSION_TIMEOUT_MS: '6000' })).toMatchObject({
+    expect(
+      parseEnvironment({ LEASE_TTL_MS: '3000', KAFKA_SESSION_TIMEOUT_MS: '6000', WORKER_BATCH_SIZE: '1' }),
+    ).toMatchObject({
       leaseTtlMs: 3000,
       kafkaSessionTimeoutMs: 6000,
+      workerBatchSize: 1,
     });
   });
 
@@ -42,6 +45,7 @@ describe('parseEnvironment', () => {
     [{ REDIS_URL: 'localhost:6379' }, /REDIS_URL\(S\) must be redis:\/\//],
     [{ LEASE_TTL_MS: '500' }, /LEASE_TTL_MS must be an integer from 1000 to 60000 \(ms\); got "500"/],
     [{ KAFKA_SESSION_TIMEOUT_MS: '6s' }, /KAFKA_SESSION_TIMEOUT_MS must be an integer from 6000 to 300000/],
+    [{ WORKER_BATCH_SIZE: '0' }, /WORKER_BATCH_SIZE must be an integer from 1 to 10000; got "0"/],
   ])('rejects %p with a message naming the variable', (env, message) => {
     expect(() => parseEnvironment(env)).toThrow(message);
   });

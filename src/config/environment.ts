@@ -18,6 +18,8 @@ export interface ServiceEnvironment {
   leaseTtlMs?: number;
   /** Kafka consumer group session timeout of the workers (KAFKA_SESSION_TIMEOUT_MS); undefined: kafkajs' 30 s. */
   kafkaSessionTimeoutMs?: number;
+  /** Messages per shared worker transaction (WORKER_BATCH_SIZE); undefined means the library default (100). */
+  workerBatchSize?: number;
 }
 
 export class EnvironmentError extends Error {
@@ -74,5 +76,21 @@ export function parseEnvironment(env: NodeJS.ProcessEnv = process.env): ServiceE
       `KAFKA_SESSION_TIMEOUT_MS must be an integer from 6000 to 300000 (ms); got "${env.KAFKA_SESSION_TIMEOUT_MS}"`,
     );
   }
-  return { mongoUrl, kafkaBrokers, redisUrls, role, port, leaseTtlMs, kafkaSessionTimeoutMs };
+  const batchText = env.WORKER_BATCH_SIZE?.trim();
+  const workerBatchSize = batchText ? Number(batchText) : undefined;
+  if (batchText && (!/^\d+$/.test(batchText) || workerBatchSize! < 1 || workerBatchSize! > 10000)) {
+    throw new EnvironmentError(
+      `WORKER_BATCH_SIZE must be an integer from 1 to 10000; got "${env.WORKER_BATCH_SIZE}"`,
+    );
+  }
+  return {
+    mongoUrl,
+    kafkaBrokers,
+    redisUrls,
+    role,
+    port,
+    leaseTtlMs,
+    kafkaSessionTimeoutMs,
+    workerBatchSize,
+  };
 }

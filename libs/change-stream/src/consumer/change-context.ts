@@ -47,8 +47,10 @@ export class ChangeContext implements ChangeContextInit {
   readonly attempt!: number;
   readonly maxAttempts!: number;
   /**
-   * The MongoDB session: pass it to every read-model write (`{ session: ctx.session }`). In a
-   * transactional handler those writes commit together with the processed-event marker, or not at all.
+   * The MongoDB session: pass it to every read-model read and write (`{ session: ctx.session }`). In
+   * a transactional handler those writes commit together with the processed-event marker, or not at
+   * all. Consecutive messages may share the transaction (`worker.batchSize`): the writes made for
+   * earlier messages are visible only through this session until it commits.
    */
   readonly session!: ClientSession;
   /** Whether the handler runs inside a transaction (`@ChangeHandler({ transaction })`). */

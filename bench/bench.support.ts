@@ -84,7 +84,13 @@ export function serverKinds(): { mongo: string; kafka: string; redis: string } {
 }
 
 /** Starts (or names) the servers of one part. `oplogMaxEntries` applies to the MongoDB stand-in. */
-export async function startServers(options: { oplogMaxEntries?: number } = {}): Promise<BenchServers> {
+export async function startServers(
+  options: {
+    oplogMaxEntries?: number;
+    /** Partitions of the orders topic on the Kafka stand-in (default: ORDERS_TOPIC's). */
+    ordersPartitions?: number;
+  } = {},
+): Promise<BenchServers> {
   const stops: Array<() => Promise<void>> = [];
   const stop = async () => {
     for (const fn of stops.reverse()) await fn().catch(() => undefined);
@@ -103,7 +109,8 @@ export async function startServers(options: { oplogMaxEntries?: number } = {}): 
     let kafkaBrokers = envList(process.env.KAFKA_BROKERS);
     let kafka: KafkaStandin | undefined;
     if (kafkaBrokers.length === 0) {
-      kafka = await startKafkaStandin({ brokers: 1, topics: [ORDERS_TOPIC] });
+      const partitions = options.ordersPartitions ?? ORDERS_TOPIC.partitions;
+      kafka = await startKafkaStandin({ brokers: 1, topics: [{ ...ORDERS_TOPIC, partitions }] });
       stops.push(() => kafka!.stop());
       kafkaBrokers = kafka.brokers;
     }
@@ -360,13 +367,14 @@ function kafkaClient(brokers: string[]): Kafka {
 
 /**
  * Follows a topic live (new messages only, in a group of its own) and hands every message to
- * `onMessage`. Resolves once the consumer has joined and fetched.
+ * `onMessage`. Resolves once the consumer has joined and fetched. `skipped()` counts the offsets it
+ * never saw inside a partition (the Kafka stand-in dropped them before they were read).
  */
 export async function followTopic(
   brokers: string[],
   topic: string,
   onMessage: (message: TopicMessage) => void,
-): Promise<{ stop(): Promise<void> }> {
+): Promise<{ stop(): Promise<void>; skipped(): number }> {
   const consumer: Consumer = kafkaClient(brokers).consumer({
     ...TEST_CONSUMER_SETTINGS,
     groupId: `bench-follow-${Date.now().toString(36)}`,
@@ -374,13 +382,21 @@ export async function followTopic(
   await consumer.connect();
   await consumer.subscribe({ topics: [topic], fromBeginning: false });
   const joined = new Promise<void>((done) => consumer.on(consumer.events.GROUP_JOIN, () => done()));
+  const next = new Map<number, bigint>();
+  let skipped = 0n;
   await consumer.run({
     eachBatch: async ({ batch }) => {
-      for (const message of batch.messages) onMessage(toTopicMessage(batch.partition, message));
+      for (const message of batch.messages) {
+        const offset = BigInt(message.offset);
+        const expected = next.get(batch.partition);
+        if (expected !== undefined && offset > expected) skipped += offset - expected;
+        next.set(batch.partition, offset + 1n);
+        onMessage(toTopicMessage(batch.partition, message));
+      }
     },
   });
   await joined;
-  return { stop: () => consumer.disconnect() };
+  return { stop: () => consumer.disconnect(), skipped: () => Number(skipped) };
 }
 
 /** The resident set size of a process, bytes (VmRSS of /proc/<pid>/status); null when unreadable. */

@@ -9,7 +9,11 @@
  * from 10% to 90% of the events applied (start-up and tail left out); after it every event must be
  * applied (markers and views counted).
  *
- *   node -r @swc-node/register bench/worker.ts [--events=4000] [--preload=20000] [--profile]
+ *   node -r @swc-node/register bench/worker.ts [--events=4000] [--preload=20000] [--batch-size=N] [--profile]
+ *
+ * Without `--batch-size` or `--profile` it runs twice on fresh servers, first with one transaction per
+ * message (WORKER_BATCH_SIZE=1, the baseline), then with shared transactions (the default), and
+ * prints the ratio of the two rates.
  *
  * `--profile` samples the CPU of the worker and of the MongoDB stand-in during the window
  * (bench/cpu-profile.preload.js) and prints the top self-time functions and areas of each; the
@@ -45,6 +49,8 @@ import { numberFlag } from './consumer-bench.support';
 
 export interface WorkerBenchOptions {
   events?: number;
+  /** WORKER_BATCH_SIZE of the worker (messages per shared transaction); undefined: the library default. */
+  batchSize?: number;
   preload?: number;
   profile?: boolean;
   keepProfiles?: boolean;
@@ -105,9 +111,10 @@ export async function measureWorker(options: WorkerBenchOptions = {}): Promise<P
       await producer.disconnect();
     }
 
+    const batchEnv = options.batchSize === undefined ? {} : { WORKER_BATCH_SIZE: String(options.batchSize) };
     const worker = await startReady(
       'worker',
-      replicaEnv(servers, 'worker', profileEnv('worker')),
+      replicaEnv(servers, 'worker', { ...batchEnv, ...profileEnv('worker') }),
       dir,
       (h) => (h.details?.changeStream?.consumer?.assignedPartitions ?? 0) > 0,
     );
@@ -219,6 +226,7 @@ export async function measureWorker(options: WorkerBenchOptions = {}): Promise<P
         `${events} insert events of new orders on ${ORDERS_TOPIC.partitions} partitions, pre-filled before the worker starts`,
         `${preload} markers and views preloaded`,
         'window: from 10% to 90% of the events applied',
+        `worker.batchSize ${options.batchSize ?? 'default (100)'}`,
         profile ? 'CPU profiler on (inflates the CPU figures)' : 'no profiler',
         'MongoDB stand-in in its own process',
       ],
@@ -370,4 +378,37 @@ function formatSummary(name: string, s: ProfileSummary): string {
   ].join('\n');
 }
 
-if (require.main === module) runAlone(() => measureWorker());
+/**
+ * The worker with one transaction per message (batchSize 1, the baseline) and with shared
+ * transactions (the default), one after the other on fresh servers, and the ratio of their rates.
+ */
+export async function compareBatching(options: WorkerBenchOptions = {}): Promise<PartResult> {
+  const started = performance.now();
+  const baseline = await measureWorker({ ...options, batchSize: 1 });
+  const shared = await measureWorker({ ...options, batchSize: options.batchSize });
+  const rateOf = (part: PartResult) => Number(part.figures[0][1].replace(/[^\d.]/g, '')) || Number.NaN;
+  return {
+    title: 'Worker throughput (example orders handler): one transaction per message vs shared transactions',
+    checks: [],
+    figures: [
+      [
+        'shared / one per message (events applied per second)',
+        `${(rateOf(shared) / rateOf(baseline)).toFixed(2)}x`,
+      ],
+      ...baseline.figures.map(([name, value]): [string, string] => [`one per message: ${name}`, value]),
+      ...shared.figures.map(([name, value]): [string, string] => [`shared: ${name}`, value]),
+    ],
+    conditions: shared.conditions.filter((c) => !c.startsWith('worker.batchSize')),
+    notes: [...baseline.notes, ...shared.notes],
+    seconds: since(started),
+  };
+}
+
+// NOTE: `--batch-size=N` or `--profile` measure one configuration; otherwise both, compared.
+if (require.main === module) {
+  const single = process.argv.some((a) => a.startsWith('--batch-size=') || a === '--profile');
+  const batchSize = process.argv.some((a) => a.startsWith('--batch-size='))
+    ? numberFlag('batch-size', 100)
+    : undefined;
+  runAlone(() => (single ? measureWorker({ batchSize }) : compareBatching()));
+}

@@ -24,6 +24,13 @@ export interface ConsumerStatus {
   topics: string[];
   /** Partitions assigned at the last group join, by topic. */
   assignment: IMemberAssignment;
+  /** Messages whose effects committed in a shared transaction (`worker.batchSize`), since start. */
+  sharedMessages: number;
+  /**
+   * Shared transactions that failed for a reason no handler caused (a write conflict, a redelivered
+   * message) and whose messages then ran one transaction each, since start.
+   */
+  sharedFallBacks: number;
 }
 
 const DEFAULT_HEARTBEAT_INTERVAL_MS = 3_000;
@@ -46,6 +53,8 @@ export class ChangeEventConsumer implements OnApplicationBootstrap, BeforeApplic
   private state: ConsumerStatus['state'] = 'off';
   private assignment: IMemberAssignment = {};
   private readonly sizings = new Map<string, BatchSizing>();
+  private sharedMessages = 0;
+  private sharedFallBacks = 0;
 
   constructor(
     @Inject(CHANGE_STREAM_OPTIONS) private readonly options: ConsumerOptions,
@@ -62,6 +71,8 @@ export class ChangeEventConsumer implements OnApplicationBootstrap, BeforeApplic
       groupId: this.options.worker.groupId,
       topics: this.registry.topics(),
       assignment: this.assignment,
+      sharedMessages: this.sharedMessages,
+      sharedFallBacks: this.sharedFallBacks,
     };
   }
 
@@ -152,6 +163,8 @@ export class ChangeEventConsumer implements OnApplicationBootstrap, BeforeApplic
         this.dispatcher.dispatchBatch(chunk, { signal: this.drain.signal }),
       );
       sizing.record(result, performance.now() - started);
+      this.sharedMessages += result.shared;
+      if (result.fellBack) this.sharedFallBacks++;
       let done = 0;
       for (const report of result.reports) {
         if (!report.complete) break;

@@ -29,6 +29,8 @@ function report(
       groupId: 'g',
       topics: ['cdc.shop.orders'],
       assignment: { 'cdc.shop.orders': [0, 1] },
+      sharedMessages: 0,
+      sharedFallBacks: 0,
     },
     checkpoints: [
       {

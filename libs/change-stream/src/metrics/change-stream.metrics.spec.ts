@@ -34,7 +34,14 @@ function setup(oplog: ChangeStreamReport['oplog'] = { first: new Date(AT.getTime
     inspect: async (): Promise<ChangeStreamReport> => ({
       at: AT,
       listener: { enabled: true, instanceId: 'i', healthy: true, streams: [stream] },
-      consumer: { state: 'running', groupId: 'g', topics: ['t'], assignment: { t: [0, 1, 2] } },
+      consumer: {
+        state: 'running',
+        groupId: 'g',
+        topics: ['t'],
+        assignment: { t: [0, 1, 2] },
+        sharedMessages: 420,
+        sharedFallBacks: 2,
+      },
       checkpoints: [
         {
           stream: 'shop.orders',
@@ -70,6 +77,12 @@ describe('ChangeStreamMetrics', () => {
     expect(await value('change_stream_oplog_window_seconds')).toBe(60);
     expect(await value(`change_stream_lag_oplog_window_ratio${s}`)).toBe(0.1);
     expect(await value('change_stream_consumer_assigned_partitions{group="g"}')).toBe(3);
+  });
+
+  it("counts the worker's shared transactions: messages committed in them, and fall-backs", async () => {
+    const { value } = setup();
+    expect(await value('change_stream_consumer_shared_messages_total{group="g"}')).toBe(420);
+    expect(await value('change_stream_consumer_shared_fallbacks_total{group="g"}')).toBe(2);
   });
 
   it('turns the library counters into Prometheus counters that only grow', async () => {

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram, register as defaultRegistry, type Registry } from 'prom-client';
 import type { ChangeStreamReport } from '../health/change-stream.inspector';
 import { ChangeStreamInspector } from '../health/change-stream.inspector';
+import type { ConsumerStatus } from '../consumer/change-event.consumer';
 
 /** Options of ChangeStreamMetricsModule. */
 export interface ChangeStreamMetricsOptions {
@@ -77,12 +78,17 @@ export class ChangeStreamMetrics {
         registers,
         collect: async function (this: Counter<'stream'>) {
           for (const s of (await inspect()).listener.streams)
-            collectDelta(this, `${name}\u0000${s.name}`, s.name, pick(s));
+            collectDelta(this, `${name}\u0000${s.name}`, { stream: s.name }, pick(s));
         },
       });
-    const collectDelta = (counter: Counter<'stream'>, key: string, stream: string, value: number) => {
+    const collectDelta = <L extends string>(
+      counter: Counter<L>,
+      key: string,
+      labels: Record<L, string>,
+      value: number,
+    ) => {
       const delta = value - (this.mirrored.get(key) ?? 0);
-      if (delta > 0) counter.inc({ stream }, delta);
+      if (delta > 0) counter.inc(labels, delta);
       this.mirrored.set(key, Math.max(value, this.mirrored.get(key) ?? 0));
     };
     mirror(
@@ -188,6 +194,33 @@ export class ChangeStreamMetrics {
     gauge('oplog_window_seconds', 'Newest minus oldest oplog entry time (when readable).', [], (g, r) => {
       g.set(r.oplog ? seconds(r.oplog.last.getTime() - r.oplog.first.getTime()) : Number.NaN);
     });
+    const consumerCounter = (name: string, help: string, pick: (c: ConsumerStatus) => number) =>
+      new Counter({
+        name: `${p}${name}`,
+        help,
+        labelNames: ['group'],
+        registers,
+        collect: async function (this: Counter<'group'>) {
+          const { consumer } = await inspect();
+          if (consumer)
+            collectDelta(
+              this,
+              `${name}\u0000${consumer.groupId}`,
+              { group: consumer.groupId },
+              pick(consumer),
+            );
+        },
+      });
+    consumerCounter(
+      'consumer_shared_messages_total',
+      'Messages whose effects committed in a shared transaction (worker.batchSize).',
+      (c) => c.sharedMessages,
+    );
+    consumerCounter(
+      'consumer_shared_fallbacks_total',
+      'Shared transactions that failed for a reason no handler caused (write conflict, redelivery); their messages ran one transaction each.',
+      (c) => c.sharedFallBacks,
+    );
     gauge('consumer_running', '1 while the consumer runs in its group, else 0.', ['group'], (g, r) => {
       if (r.consumer) g.set({ group: r.consumer.groupId }, r.consumer.state === 'running' ? 1 : 0);
     });

@@ -17,7 +17,12 @@ const relay = {
   backoff: { initialMs: 10, maxMs: 20 },
 };
 const at = (n: number): StreamPosition => ({ ...EMPTY_POSITION, resumeToken: { _data: `t${n}` } });
-const message = (n: number): OutgoingMessage => ({ topic: 't', key: `k${n}`, value: `v${n}`, headers: {} });
+const message = (n: number): OutgoingMessage => ({
+  topic: 't',
+  key: `k${n}`,
+  value: Buffer.from(`v${n}`),
+  headers: {},
+});
 
 /** A source that queues events 1..n (each waiting for space), then ends or fails. */
 class ScriptedSource implements RelaySource {

@@ -2,7 +2,8 @@
 export interface OutgoingMessage {
   topic: string;
   key: string;
-  value: string;
+  /** The encoded event, as UTF-8 bytes: kept off the JS heap while the message waits for Kafka. */
+  value: Buffer;
   headers: Record<string, string>;
 }
 

@@ -9,18 +9,18 @@ describe('packMessages / unpackMessages', () => {
       {
         topic: 'cdc.shop.orders',
         key: '{"_id":{"$oid":"65a1b2c3d4e5f60718293a4b"}}',
-        value: '{"operationType":"insert","fullDocument":{"name":"Zoë – ünïcødé 🚚"}}',
+        value: Buffer.from('{"operationType":"insert","fullDocument":{"name":"Zoë – ünïcødé 🚚"}}'),
         headers: { 'cdc-event-id': '8201A2', 'cdc-epoch': '7' },
       },
-      { topic: 'cdc.shop.ördérs', key: '', value: '', headers: {} },
-      { topic: 't', key: 'k'.repeat(70_000), value: '€'.repeat(30_000), headers: { é: '' } },
+      { topic: 'cdc.shop.ördérs', key: '', value: Buffer.alloc(0), headers: {} },
+      { topic: 't', key: 'k'.repeat(70_000), value: Buffer.from('€'.repeat(30_000)), headers: { é: '' } },
     ];
     const unpacked = unpackMessages(packMessages(messages));
     expect(
       unpacked.map((m) => ({
         topic: m.topic,
         key: m.key.toString(),
-        value: m.value.toString(),
+        value: m.value,
         headers: Object.fromEntries(Object.entries(m.headers).map(([name, v]) => [name, v.toString()])),
       })),
     ).toEqual(messages);

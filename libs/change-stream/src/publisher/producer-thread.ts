@@ -40,8 +40,8 @@ export function packMessages(messages: readonly OutgoingMessage[]): ArrayBuffer 
   }
   const buffer = Buffer.allocUnsafeSlow(size);
   let at = buffer.writeUInt32LE(messages.length, 0);
-  const put = (text: string) => {
-    const length = buffer.write(text, at + 4);
+  const put = (text: string | Buffer) => {
+    const length = typeof text === 'string' ? buffer.write(text, at + 4) : text.copy(buffer, at + 4);
     buffer.writeUInt32LE(length, at);
     at += 4 + length;
   };

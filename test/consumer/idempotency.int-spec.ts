@@ -174,6 +174,26 @@ describe('processed-event markers and the exactly-once executor', () => {
       expect(await store.exists(fresh)).toBe(false);
     });
 
+    it('runs a shared transaction again after a write conflict on a document both workers change', async () => {
+      const store = new ProcessedEventStore(client, options(3_600_000));
+      const executors = [new MongoEffectExecutor(client, store), new MongoEffectExecutor(client, store)];
+      const hot = uniqueName('hot');
+      const hotEffect = async (session: ClientSession) => {
+        await counters.updateOne({ _id: hot }, { $inc: { n: 1 } }, { upsert: true, session });
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      };
+      await counters.insertOne({ _id: hot, n: 0 });
+      const markers = [marker(), marker()];
+      const results = await Promise.allSettled(
+        executors.map((executor, i) =>
+          executor.runShared([bump(markers[i]), { marker: marker(), effect: hotEffect }]),
+        ),
+      );
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled']);
+      expect(await count(hot)).toBe(2);
+      expect(await Promise.all(markers.map((m) => count(m.eventId)))).toEqual([1, 1]);
+    });
+
     it('lets only one of two workers sharing overlapping events commit', async () => {
       const store = new ProcessedEventStore(client, options(3_600_000));
       const executors = [new MongoEffectExecutor(client, store), new MongoEffectExecutor(client, store)];

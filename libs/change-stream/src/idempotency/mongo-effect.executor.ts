@@ -16,6 +16,9 @@ const TRANSACTION_OPTIONS: TransactionOptions = {
 
 /** Commit attempts of a shared transaction whose outcome is unknown (the commit is idempotent). */
 const SHARED_COMMIT_ATTEMPTS = 3;
+/** Runs of a shared transaction that hit write conflicts before its messages go one by one. */
+const SHARED_TRANSIENT_ATTEMPTS = 3;
+const SHARED_RETRY_JITTER_MS = 10;
 
 /**
  * The exactly-once effect: each invocation runs in a MongoDB transaction that first inserts the
@@ -25,8 +28,8 @@ const SHARED_COMMIT_ATTEMPTS = 3;
  * (TransientTransactionError), which then finds the marker.
  *
  * A shared transaction (runShared) inserts the markers of several events in one insertMany, runs
- * their effects and commits once; any failure aborts all of it, and the caller falls back to
- * `run` per event. Internal.
+ * their effects and commits once; a write conflict runs it again (up to 3 times), any other failure
+ * aborts all of it, and the caller falls back to `run` per event. Internal.
  */
 @Injectable()
 export class MongoEffectExecutor extends EffectExecutor {
@@ -53,6 +56,22 @@ export class MongoEffectExecutor extends EffectExecutor {
   }
 
   async runShared(effects: readonly SharedEffect[]): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.sharedOnce(effects);
+        return;
+      } catch (error) {
+        // NOTE: a write conflict with another transaction (TransientTransactionError, as withTransaction
+        // retries it) is nobody's failure: run the whole shared transaction again, after a short jitter.
+        const cause = error instanceof SharedEffectError ? error.cause : error;
+        if (!isTransient(cause)) throw error;
+        if (attempt >= SHARED_TRANSIENT_ATTEMPTS) throw cause;
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * SHARED_RETRY_JITTER_MS * attempt));
+      }
+    }
+  }
+
+  private async sharedOnce(effects: readonly SharedEffect[]): Promise<void> {
     const session = this.client.startSession();
     try {
       session.startTransaction(TRANSACTION_OPTIONS);
@@ -113,6 +132,10 @@ export class MongoEffectExecutor extends EffectExecutor {
  * Commits, retrying a commit whose outcome is unknown. If it still throws, the events go through
  * `run` one by one, which finds their markers when the commit did land.
  */
+function isTransient(error: unknown): boolean {
+  return error instanceof MongoError && error.hasErrorLabel('TransientTransactionError');
+}
+
 async function commit(session: ClientSession): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {

@@ -19,6 +19,7 @@
  * BENCH_LATENCY_WORKERS (1); MONGO_URL / KAFKA_BROKERS / REDIS_URL(S) for real servers.
  */
 import 'reflect-metadata';
+import { availableParallelism } from 'node:os';
 import { MongoClient, type ObjectId } from 'mongodb';
 import { ORDERS_TOPIC } from '../src/config/change-stream.config';
 import { SHOP_DB } from '../src/orders/order.schema';
@@ -347,9 +348,14 @@ function report(
       `Bottleneck: the worker. It applied ${perSecond(target.appliedRate)} while ${perSecond(target.achievedRate)} were written, ` +
         `so its Kafka backlog (${target.backlogAtEnd} events at the end of the window) and the latency grow without bound; ` +
         `the relay kept up (commit -> published p99 ${relay.length ? ms(percentile(sortedCopy(relay), 99)) : 'n/a'}). ` +
-        `Each event costs the worker ${target.workerCpuPerEvent.toFixed(1)} ms of CPU here (exactly-once transaction: marker insert, ` +
-        `view findOneAnd* and stats update, commit: four round trips in series per partition, four partitions at a time), ` +
-        `and every process of the pipeline shares the machine's cores with the writer, the MongoDB stand-in and other work.`,
+        `Each event costs the worker ${target.workerCpuPerEvent.toFixed(1)} ms of CPU here (exactly-once: per event the view ` +
+        `findOneAnd* and the stats update; per shared transaction of a partition's messages one marker insertMany and one commit; ` +
+        `four partitions at a time), and every process of the pipeline shares the machine's cores with the writer and the stand-ins: ` +
+        `the processes measured used ${Object.values(target.cpu)
+          .reduce((sum, share) => sum + share, 0)
+          .toFixed(
+            0,
+          )}% of one core in all, of the ${availableParallelism()} cores' ${availableParallelism() * 100}%.`,
     );
   }
   return {

@@ -9,10 +9,10 @@ import type {
   ResolvedStream,
 } from '../interfaces/change-stream-options.interface';
 import { MESSAGES } from '../change-stream.messages';
-import { serializeEvent, sizeOf } from '../publisher/event-serializer';
+import { serializeEvent } from '../publisher/event-serializer';
 import { backoffDelay, sleep } from '../utils/timers';
 import { EMPTY_POSITION, type StreamPosition } from './checkpoint.store';
-import type { InFlightBuffer } from './in-flight-buffer';
+import { relayItem, type InFlightBuffer } from './in-flight-buffer';
 import { errorCode, isHistoryLost, isRejectedStream } from './mongo-errors';
 import type { RelaySource } from './relay-session';
 import { buildPipeline, watchOptions } from './stream-pipeline';
@@ -105,7 +105,7 @@ export class ChangeStreamSource implements RelaySource {
         tokenData(stream.resumeToken) !== tokenData(this.position.resumeToken)
       ) {
         this.advance(stream.resumeToken, false, undefined);
-        buffer.push({ messages: [], bytes: 0, position: this.position });
+        buffer.push(relayItem([], this.position));
       }
     }
   }
@@ -128,7 +128,7 @@ export class ChangeStreamSource implements RelaySource {
         MESSAGES.eventWithoutToken(this.ctx.stream.name),
       );
     const messages = serializeEvent(this.ctx.stream, change, eventId, this.ctx.epoch);
-    return { messages, bytes: sizeOf(messages), position: this.position };
+    return relayItem(messages, this.position);
   }
 
   /** Throws the errors no retry can fix. */

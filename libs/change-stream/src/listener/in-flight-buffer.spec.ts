@@ -2,12 +2,8 @@ import { EMPTY_POSITION } from './checkpoint.store';
 import { InFlightBuffer, type RelayItem } from './in-flight-buffer';
 
 const item = (events: number, bytes = 10): RelayItem => ({
-  messages: Array.from({ length: events }, () => ({
-    topic: 't',
-    key: 'k',
-    value: Buffer.from('v'),
-    headers: {},
-  })),
+  count: events,
+  packed: null,
   bytes,
   position: EMPTY_POSITION,
 });

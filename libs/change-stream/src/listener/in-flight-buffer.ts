@@ -1,14 +1,24 @@
 import type { OutgoingMessage } from '../publisher/outgoing-message';
+import { packMessages } from '../publisher/producer-thread';
 import type { StreamPosition } from './checkpoint.store';
 
 /** Something read from MongoDB and not yet acknowledged by Kafka, with the position after it. */
 export interface RelayItem {
-  /** The messages to publish (none for an idle-stream position advance). */
-  messages: OutgoingMessage[];
+  /** How many messages it holds (0 for an idle-stream position advance). */
+  count: number;
+  /** The messages, packed (see packMessages); null when there are none. */
+  packed: Buffer | null;
   /** Encoded size, counted against the bytes bound. */
   bytes: number;
   /** Where the stream continues once this item (and all before it) is acknowledged. */
   position: StreamPosition;
+}
+
+/** The item of an event's messages, packed at once (see PackedBatch), or of a bare position advance. */
+export function relayItem(messages: readonly OutgoingMessage[], position: StreamPosition): RelayItem {
+  if (messages.length === 0) return { count: 0, packed: null, bytes: 0, position };
+  const packed = packMessages(messages);
+  return { count: messages.length, packed, bytes: packed.length, position };
 }
 
 /**
@@ -47,7 +57,7 @@ export class InFlightBuffer {
 
   push(item: RelayItem): void {
     this.items.push(item);
-    this.events += item.messages.length;
+    this.events += item.count;
     this.byteCount += item.bytes;
     this.onChange(this.events, this.byteCount);
     this.notify();
@@ -58,9 +68,9 @@ export class InFlightBuffer {
     const batch: RelayItem[] = [];
     let count = 0;
     for (const item of this.items) {
-      if (batch.length > 0 && count + item.messages.length > maxMessages) break;
+      if (batch.length > 0 && count + item.count > maxMessages) break;
       batch.push(item);
-      count += item.messages.length;
+      count += item.count;
     }
     return batch;
   }
@@ -68,7 +78,7 @@ export class InFlightBuffer {
   /** Removes the `count` oldest items (acknowledged) and wakes a waiting reader. */
   ack(count: number): void {
     for (const item of this.items.splice(0, count)) {
-      this.events -= item.messages.length;
+      this.events -= item.count;
       this.byteCount -= item.bytes;
     }
     this.onChange(this.events, this.byteCount);

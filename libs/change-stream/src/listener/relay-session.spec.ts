@@ -3,9 +3,10 @@ import { DEFAULTS } from '../change-stream.options';
 import { FencedOutError } from '../errors/fenced-out.error';
 import { ChangeStreamStatus } from '../health/listener-status';
 import type { EventPublisher } from '../publisher/event-publisher';
-import type { OutgoingMessage } from '../publisher/outgoing-message';
+import type { OutgoingMessage, PackedBatch } from '../publisher/outgoing-message';
+import { joinParts, unpackMessages } from '../publisher/producer-thread';
 import { EMPTY_POSITION, type CheckpointStore, type StreamPosition } from './checkpoint.store';
-import type { InFlightBuffer } from './in-flight-buffer';
+import { relayItem, type InFlightBuffer } from './in-flight-buffer';
 import { RelaySession, type RelaySource } from './relay-session';
 
 const silent: LoggerService = { log: () => undefined, warn: () => undefined, error: () => undefined };
@@ -20,9 +21,11 @@ const at = (n: number): StreamPosition => ({ ...EMPTY_POSITION, resumeToken: { _
 const message = (n: number): OutgoingMessage => ({
   topic: 't',
   key: `k${n}`,
-  value: Buffer.from(`v${n}`),
+  value: `v${n}`,
   headers: {},
 });
+
+const keysOf = (batch: PackedBatch) => unpackMessages(joinParts(batch)).map((m) => m.key.toString());
 
 /** A source that queues events 1..n (each waiting for space), then ends or fails. */
 class ScriptedSource implements RelaySource {
@@ -35,7 +38,7 @@ class ScriptedSource implements RelaySource {
     for (let n = 1; n <= this.events; n++) {
       await buffer.waitForSpace(signal);
       if (signal.aborted) return;
-      buffer.push({ messages: [message(n)], bytes: 10, position: at(n) });
+      buffer.push(relayItem([message(n)], at(n)));
       this.read = n;
     }
     if (this.failWith) throw this.failWith;
@@ -50,9 +53,9 @@ function setup() {
   const sent: string[] = [];
   const saved: string[] = [];
   const publisher = {
-    send: jest.fn(async (messages: OutgoingMessage[]) => {
+    send: jest.fn(async (batch: PackedBatch) => {
       await new Promise((resolve) => setImmediate(resolve));
-      sent.push(...messages.map((m) => m.key));
+      sent.push(...keysOf(batch));
     }),
     reset: jest.fn(async () => undefined),
   };
@@ -85,7 +88,7 @@ describe('RelaySession', () => {
     const { session, publisher, sent, saved, status } = setup();
     await session.run(new ScriptedSource(5));
     expect(sent).toEqual(['k1', 'k2', 'k3', 'k4', 'k5']);
-    expect(publisher.send.mock.calls.every(([batch]) => batch.length <= relay.batchSize)).toBe(true);
+    expect(publisher.send.mock.calls.every(([batch]) => batch.count <= relay.batchSize)).toBe(true);
     expect(saved[saved.length - 1]).toBe('t5');
     // Every saved position was acknowledged before it was saved.
     for (const token of saved) expect(sent).toContain(`k${token.slice(1)}`);
@@ -96,9 +99,9 @@ describe('RelaySession', () => {
   it('does not move the checkpoint while Kafka fails, keeps reading bounded, and catches up after', async () => {
     const { session, publisher, saved, sent } = setup();
     let failing = true;
-    publisher.send.mockImplementation(async (messages: OutgoingMessage[]) => {
+    publisher.send.mockImplementation(async (batch: PackedBatch) => {
       if (failing) throw new Error('broker down');
-      sent.push(...messages.map((m) => m.key));
+      sent.push(...keysOf(batch));
     });
     const source = new ScriptedSource(20);
     const running = session.run(source);

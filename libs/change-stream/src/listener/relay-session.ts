@@ -4,10 +4,10 @@ import type { StreamStatus } from '../health/listener-status';
 import type { ResolvedChangeStreamOptions } from '../interfaces/change-stream-options.interface';
 import { MESSAGES } from '../change-stream.messages';
 import type { EventPublisher } from '../publisher/event-publisher';
-import type { OutgoingMessage } from '../publisher/outgoing-message';
+import type { PackedBatch } from '../publisher/outgoing-message';
 import { backoffDelay, sleep } from '../utils/timers';
 import type { CheckpointStore, StreamPosition } from './checkpoint.store';
-import { InFlightBuffer } from './in-flight-buffer';
+import { InFlightBuffer, type RelayItem } from './in-flight-buffer';
 
 /** Something that fills the buffer in order until it is done or `signal` aborts (a change stream, a snapshot scan). */
 export interface RelaySource {
@@ -128,7 +128,7 @@ export class RelaySession {
         await this.buffer.waitForItems(signal, relay.checkpointIntervalMs || relay.maxAwaitTimeMs);
         continue;
       }
-      const messages = batch.flatMap((item) => item.messages);
+      const messages = packedBatch(batch);
       if (!this.ctx.stillLeader()) {
         this.sending.abort();
         this.reading.abort();
@@ -137,10 +137,10 @@ export class RelaySession {
       if (!(await this.publish(messages))) break;
       this.buffer.ack(batch.length);
       this.acked = batch[batch.length - 1].position;
-      if (messages.length) {
-        this.ctx.status.eventsPublished += messages.length;
+      if (messages.count) {
+        this.ctx.status.eventsPublished += messages.count;
         this.ctx.status.batchesPublished++;
-        this.ctx.status.lastBatchSize = messages.length;
+        this.ctx.status.lastBatchSize = messages.count;
         this.ctx.status.lastPublishedAt = new Date();
       }
       await this.checkpoint(false);
@@ -149,18 +149,18 @@ export class RelaySession {
   }
 
   /** Sends until acknowledged (true) or the session stops sending (false). Never waits on a send once the term is lost. */
-  private async publish(messages: OutgoingMessage[]): Promise<boolean> {
+  private async publish(messages: PackedBatch): Promise<boolean> {
     const signal = this.sending.signal;
     for (let attempt = 0; !signal.aborted; attempt++) {
       try {
-        if (messages.length) await abortable(this.ctx.publisher.send(messages), signal);
+        if (messages.count) await abortable(this.ctx.publisher.send(messages), signal);
         return !signal.aborted;
       } catch (error) {
         if (signal.aborted) return false;
         const delay = backoffDelay(attempt, this.ctx.relay.backoff);
         this.ctx.status.lastError = { message: (error as Error).message, at: new Date() };
         this.ctx.status.publishFailures++;
-        this.ctx.logger.warn(MESSAGES.publishRetry(this.ctx.stream, error, delay, messages.length));
+        this.ctx.logger.warn(MESSAGES.publishRetry(this.ctx.stream, error, delay, messages.count));
         await this.ctx.publisher.reset();
         await sleep(delay, signal);
       }
@@ -189,6 +189,17 @@ export class RelaySession {
     this.ctx.status.lastCheckpointAt = new Date();
     this.ctx.status.checkpointsWritten++;
   }
+}
+
+/** The messages of `items`, in order, as one batch to send. */
+function packedBatch(items: readonly RelayItem[]): PackedBatch {
+  let count = 0;
+  const parts: Buffer[] = [];
+  for (const item of items) {
+    count += item.count;
+    if (item.packed) parts.push(item.packed);
+  }
+  return { count, parts };
 }
 
 /** Resolves or rejects with `promise`, or resolves at once when `signal` aborts (the promise is left to settle alone). */

@@ -4,9 +4,9 @@ import type { MongoClient } from 'mongodb';
 import { isExcluded } from '../change-stream.options';
 import { MESSAGES } from '../change-stream.messages';
 import { formatClusterTime } from '../events/change-event.codec';
-import { serializeEvent, sizeOf } from '../publisher/event-serializer';
+import { serializeEvent } from '../publisher/event-serializer';
 import { EMPTY_POSITION, type SnapshotProgress, type StreamPosition } from './checkpoint.store';
-import type { InFlightBuffer } from './in-flight-buffer';
+import { relayItem, type InFlightBuffer } from './in-flight-buffer';
 import type { SourceContext } from './change-stream.source';
 import type { RelaySource } from './relay-session';
 
@@ -49,7 +49,7 @@ export class SnapshotSource implements RelaySource {
       if (this.progress.done.includes(coll)) continue;
       if (!(await this.scan(coll, buffer, signal))) return;
       this.progress = { ...this.progress, done: [...this.progress.done, coll] };
-      buffer.push({ messages: [], bytes: 0, position: this.position() });
+      buffer.push(relayItem([], this.position()));
     }
   }
 
@@ -74,8 +74,7 @@ export class SnapshotSource implements RelaySource {
         if (signal.aborted) return false;
         const eventId = snapshotEventId(runId, stream.db, coll, shaped.documentKey);
         const event = { _id: { _data: eventId }, ...shaped, clusterTime: operationTime };
-        const messages = serializeEvent(stream, event, eventId, epoch);
-        buffer.push({ messages, bytes: sizeOf(messages), position: this.position() });
+        buffer.push(relayItem(serializeEvent(stream, event, eventId, epoch), this.position()));
         this.published++;
       }
       return !signal.aborted;

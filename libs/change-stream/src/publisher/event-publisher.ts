@@ -1,4 +1,4 @@
-import type { OutgoingMessage } from './outgoing-message';
+import type { PackedBatch } from './outgoing-message';
 
 /**
  * What the relay needs from a Kafka producer: `send` resolves only when Kafka acknowledged every
@@ -10,7 +10,7 @@ export interface EventPublisher {
   /** Connects (once; a failed attempt can be retried). */
   connect(): Promise<void>;
   /** Sends the messages in order and resolves when all are acknowledged. */
-  send(messages: readonly OutgoingMessage[]): Promise<void>;
+  send(batch: PackedBatch): Promise<void>;
   /** Drops the producer after a failed send (the retry gets a new producer id and fresh sequences). */
   reset(): Promise<void>;
   /** Disconnects and frees everything (safe to call more than once). */

@@ -17,16 +17,6 @@ export function serializeEvent(
   eventId: string,
   epoch: number,
 ): OutgoingMessage[] {
-  const { key, value, headers } = encodeChangeEvent(event, eventId, epoch);
-  // NOTE: bytes, not a string: thousands of events wait in flight for Kafka's acknowledgement, and
-  // strings that old would be copied by every young-generation GC and then promoted.
-  const bytes = Buffer.from(value);
-  return topicsOf(stream, event).map((topic) => ({ topic, key, value: bytes, headers }));
-}
-
-/** Approximate bytes of messages on the wire (for the in-flight bound). */
-export function sizeOf(messages: readonly OutgoingMessage[]): number {
-  let bytes = 0;
-  for (const m of messages) bytes += m.key.length + m.value.length + 64;
-  return bytes;
+  const encoded = encodeChangeEvent(event, eventId, epoch);
+  return topicsOf(stream, event).map((topic) => ({ topic, ...encoded }));
 }

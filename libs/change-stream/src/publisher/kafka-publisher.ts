@@ -7,7 +7,8 @@ import {
   type TopicMessages,
 } from 'kafkajs';
 import type { EventPublisher } from './event-publisher';
-import type { WireMessage } from './outgoing-message';
+import type { PackedBatch, WireMessage } from './outgoing-message';
+import { joinParts, unpackMessages } from './producer-thread';
 
 /** acks from all in-sync replicas. */
 const ACKS_ALL = -1;
@@ -35,8 +36,14 @@ export class KafkaPublisher implements EventPublisher {
     await this.connected();
   }
 
+  /** Sends a packed batch in order and resolves when all of it is acknowledged. */
+  async send(batch: PackedBatch): Promise<void> {
+    if (batch.count === 0) return;
+    await this.sendMessages(unpackMessages(joinParts(batch)));
+  }
+
   /** Sends the messages in order (grouped by topic) and resolves when all are acknowledged. */
-  async send(messages: readonly WireMessage[]): Promise<void> {
+  async sendMessages(messages: readonly WireMessage[]): Promise<void> {
     if (messages.length === 0) return;
     const producer = await this.connected();
     await producer.sendBatch({

@@ -2,9 +2,18 @@
 export interface OutgoingMessage {
   topic: string;
   key: string;
-  /** The encoded event, as UTF-8 bytes: kept off the JS heap while the message waits for Kafka. */
-  value: Buffer;
+  value: string;
   headers: Record<string, string>;
+}
+
+/**
+ * Messages on their way to Kafka: `count` messages packed (see packMessages) into `parts`, in order.
+ * Packed when read, so thousands of in-flight events are a few buffers, not objects and strings
+ * that every garbage collection would have to copy.
+ */
+export interface PackedBatch {
+  count: number;
+  parts: readonly Buffer[];
 }
 
 /** A message as kafkajs takes it: text or bytes (the producer thread sends bytes). */

@@ -1,26 +1,28 @@
 import { ChangeStreamConnections } from '../connections/change-stream-connections';
 import { resolveOptions } from '../change-stream.options';
 import type { OutgoingMessage } from './outgoing-message';
-import { packMessages, unclonableSetting, unpackMessages } from './producer-thread';
+import { joinParts, packMessages, unclonableSetting, unpackMessages } from './producer-thread';
 
-describe('packMessages / unpackMessages', () => {
+describe('packMessages / joinParts / unpackMessages', () => {
   it('round-trips topics, keys, values and headers byte for byte, in order', () => {
     const messages: OutgoingMessage[] = [
       {
         topic: 'cdc.shop.orders',
         key: '{"_id":{"$oid":"65a1b2c3d4e5f60718293a4b"}}',
-        value: Buffer.from('{"operationType":"insert","fullDocument":{"name":"Zoë – ünïcødé 🚚"}}'),
+        value: '{"operationType":"insert","fullDocument":{"name":"Zoë – ünïcødé 🚚"}}',
         headers: { 'cdc-event-id': '8201A2', 'cdc-epoch': '7' },
       },
-      { topic: 'cdc.shop.ördérs', key: '', value: Buffer.alloc(0), headers: {} },
-      { topic: 't', key: 'k'.repeat(70_000), value: Buffer.from('€'.repeat(30_000)), headers: { é: '' } },
+      { topic: 'cdc.shop.ördérs', key: '', value: '', headers: {} },
+      { topic: 't', key: 'k'.repeat(70_000), value: '€'.repeat(30_000), headers: { é: '' } },
     ];
-    const unpacked = unpackMessages(packMessages(messages));
+    // Packed as the relay does: each event's messages when read, joined when sent.
+    const parts = [packMessages(messages.slice(0, 1)), packMessages([]), packMessages(messages.slice(1))];
+    const unpacked = unpackMessages(joinParts({ count: messages.length, parts }));
     expect(
       unpacked.map((m) => ({
         topic: m.topic,
         key: m.key.toString(),
-        value: m.value,
+        value: m.value.toString(),
         headers: Object.fromEntries(Object.entries(m.headers).map(([name, v]) => [name, v.toString()])),
       })),
     ).toEqual(messages);
@@ -28,7 +30,8 @@ describe('packMessages / unpackMessages', () => {
   });
 
   it('packs an empty batch', () => {
-    expect(unpackMessages(packMessages([]))).toEqual([]);
+    expect(unpackMessages(joinParts({ count: 0, parts: [] }))).toEqual([]);
+    expect(packMessages([])).toHaveLength(0);
   });
 });
 

@@ -2,7 +2,7 @@ import { extname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { CompressionTypes, KafkaConfig, ProducerConfig } from 'kafkajs';
 import type { EventPublisher } from './event-publisher';
-import type { OutgoingMessage } from './outgoing-message';
+import type { OutgoingMessage, PackedBatch } from './outgoing-message';
 
 /** How long a graceful disconnect of the producer thread may take before the thread is terminated. */
 const DISCONNECT_TIMEOUT_MS = 5_000;
@@ -28,20 +28,20 @@ export interface PackedMessage {
 }
 
 /**
- * Packs messages into one buffer that moves to the producer thread without a copy: per message the
- * topic, key, value and each header as length-prefixed UTF-8. Cheaper than cloning thousands of
- * strings, and kafkajs then writes the bytes as they are.
+ * Packs messages into bytes that move to the producer thread without a copy: per message the topic,
+ * key, value and each header as length-prefixed UTF-8. Cheaper than cloning thousands of strings,
+ * and kafkajs then writes the bytes as they are. {@link joinParts} puts packed parts behind a count.
  */
-export function packMessages(messages: readonly OutgoingMessage[]): ArrayBuffer {
-  let size = 4;
+export function packMessages(messages: readonly OutgoingMessage[]): Buffer {
+  let size = 0;
   for (const m of messages) {
     size += 14 + Buffer.byteLength(m.topic) + Buffer.byteLength(m.key) + Buffer.byteLength(m.value);
     for (const name in m.headers) size += 8 + Buffer.byteLength(name) + Buffer.byteLength(m.headers[name]);
   }
-  const buffer = Buffer.allocUnsafeSlow(size);
-  let at = buffer.writeUInt32LE(messages.length, 0);
-  const put = (text: string | Buffer) => {
-    const length = typeof text === 'string' ? buffer.write(text, at + 4) : text.copy(buffer, at + 4);
+  const buffer = Buffer.allocUnsafe(size);
+  let at = 0;
+  const put = (text: string) => {
+    const length = buffer.write(text, at + 4);
     buffer.writeUInt32LE(length, at);
     at += 4 + length;
   };
@@ -56,10 +56,20 @@ export function packMessages(messages: readonly OutgoingMessage[]): ArrayBuffer 
       put(m.headers[name]);
     }
   }
-  return buffer.buffer as ArrayBuffer;
+  return at === size ? buffer : buffer.subarray(0, at);
 }
 
-/** The inverse of {@link packMessages}; keys, values and header values are views of `packed` (no copies). */
+/** One transferable buffer: the message count, then the packed parts in order. */
+export function joinParts(batch: PackedBatch): ArrayBuffer {
+  let size = 4;
+  for (const part of batch.parts) size += part.length;
+  const joined = Buffer.allocUnsafeSlow(size);
+  let at = joined.writeUInt32LE(batch.count, 0);
+  for (const part of batch.parts) at += part.copy(joined, at);
+  return joined.buffer as ArrayBuffer;
+}
+
+/** The inverse of {@link joinParts}; keys, values and header values are views of `packed` (no copies). */
 export function unpackMessages(packed: ArrayBuffer): PackedMessage[] {
   const buffer = Buffer.from(packed);
   let at = 4;
@@ -137,9 +147,9 @@ export class ThreadedKafkaPublisher implements EventPublisher {
     return this.request({ op: 'connect' });
   }
 
-  send(messages: readonly OutgoingMessage[]): Promise<void> {
-    if (messages.length === 0) return Promise.resolve();
-    const packed = packMessages(messages);
+  send(batch: PackedBatch): Promise<void> {
+    if (batch.count === 0) return Promise.resolve();
+    const packed = joinParts(batch);
     return this.request({ op: 'send', packed }, [packed]);
   }
 

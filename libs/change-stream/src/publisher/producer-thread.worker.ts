@@ -36,7 +36,7 @@ function handle(request: ProducerThreadRequest): Promise<void> {
     case 'connect':
       return publisher.connect();
     case 'send':
-      return publisher.send(unpackMessages(request.packed));
+      return publisher.sendMessages(unpackMessages(request.packed));
     case 'reset':
       return publisher.reset();
     case 'disconnect':

@@ -129,7 +129,7 @@ describe('consumer (one worker, real clients)', () => {
 
   it('takes a poison message out of a shared transaction: its neighbours take effect once, in order', async () => {
     const id = uniqueName('p');
-    // One document, so one partition and one fetch: the four events reach the worker as one batch.
+    // One document, so one partition; sent together, the four events normally reach the worker in one batch.
     const events = [
       insert({ _id: id, seq: 1 }),
       update({ _id: id, seq: 2, behaviour: 'fail' }),
@@ -154,8 +154,11 @@ describe('consumer (one worker, real clients)', () => {
     expect(records.map((r) => r._id).sort()).toEqual(
       [events[0], events[2], events[3]].map((e) => e._id._data).sort(),
     );
-    // Event 1 ran in the shared transaction the poison message aborted, then again; events 3 and 4 ran once.
-    expect(events.map((e) => probe.attempts.get(e._id._data))).toEqual([2, 3, 1, 1]);
+    // The poison message ran 3 times (its attempts), events 3 and 4 once. Event 1 ran twice when it
+    // shared the transaction the poison message aborted (the usual case), once when a fetch brought it alone.
+    const [first, ...rest] = events.map((e) => probe.attempts.get(e._id._data));
+    expect(rest).toEqual([3, 1, 1]);
+    expect([1, 2]).toContain(first);
   });
 
   it('dead-letters an undecodable message at once and goes on with the next', async () => {

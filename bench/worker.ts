@@ -65,7 +65,9 @@ const MARKERS = { db: 'nest_change_stream', collection: 'change_stream_processed
 const SEND_CHUNK = 500;
 const TOP = 8;
 
-export async function measureWorker(options: WorkerBenchOptions = {}): Promise<PartResult> {
+export async function measureWorker(
+  options: WorkerBenchOptions = {},
+): Promise<PartResult & { rate: number }> {
   const events = options.events ?? numberFlag('events', 4_000);
   const preload = options.preload ?? numberFlag('preload', 20_000);
   const profile = options.profile ?? process.argv.includes('--profile');
@@ -219,6 +221,7 @@ export async function measureWorker(options: WorkerBenchOptions = {}): Promise<P
     }
     if (!keepProfiles) process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
     return {
+      rate,
       title: 'Worker throughput (example orders handler, exactly-once transaction)',
       checks: [],
       figures,
@@ -386,14 +389,13 @@ export async function compareBatching(options: WorkerBenchOptions = {}): Promise
   const started = performance.now();
   const baseline = await measureWorker({ ...options, batchSize: 1 });
   const shared = await measureWorker({ ...options, batchSize: options.batchSize });
-  const rateOf = (part: PartResult) => Number(part.figures[0][1].replace(/[^\d.]/g, '')) || Number.NaN;
   return {
     title: 'Worker throughput (example orders handler): one transaction per message vs shared transactions',
     checks: [],
     figures: [
       [
         'shared / one per message (events applied per second)',
-        `${(rateOf(shared) / rateOf(baseline)).toFixed(2)}x`,
+        `${(shared.rate / baseline.rate).toFixed(2)}x`,
       ],
       ...baseline.figures.map(([name, value]): [string, string] => [`one per message: ${name}`, value]),
       ...shared.figures.map(([name, value]): [string, string] => [`shared: ${name}`, value]),

@@ -115,7 +115,7 @@ describe('processed-event markers and the exactly-once executor', () => {
 
   describe('a shared transaction (several events, one commit)', () => {
     const bump = (m: ProcessedMarker) => ({
-      marker: m,
+      markers: [m],
       effect: (session: ClientSession) =>
         counters.updateOne({ _id: m.eventId }, { $inc: { n: 1 } }, { upsert: true, session }),
     });
@@ -129,7 +129,7 @@ describe('processed-event markers and the exactly-once executor', () => {
         bump(markers[0]),
         bump(markers[1]),
         {
-          marker: markers[2],
+          markers: [markers[2]],
           effect: async (session) => {
             const first = await counters.findOne({ _id: markers[0].eventId }, { session });
             seenBySession.push(first?.n ?? 0);
@@ -147,7 +147,7 @@ describe('processed-event markers and the exactly-once executor', () => {
       const executor = new MongoEffectExecutor(client, store);
       const markers = [marker(), marker(), marker()];
       const failing = {
-        marker: markers[1],
+        markers: [markers[1]],
         effect: async (session: ClientSession) => {
           await bump(markers[1]).effect(session);
           throw new Error('poison');
@@ -166,7 +166,7 @@ describe('processed-event markers and the exactly-once executor', () => {
       const [done, fresh] = [marker(), marker()];
       await executor.run(done, true, bump(done).effect);
       const effect = jest.fn(bump(fresh).effect);
-      await expect(executor.runShared([{ marker: fresh, effect }, bump(done)])).rejects.toMatchObject({
+      await expect(executor.runShared([{ markers: [fresh], effect }, bump(done)])).rejects.toMatchObject({
         code: 11000,
       });
       expect(effect).not.toHaveBeenCalled();
@@ -186,7 +186,7 @@ describe('processed-event markers and the exactly-once executor', () => {
       const markers = [marker(), marker()];
       const results = await Promise.allSettled(
         executors.map((executor, i) =>
-          executor.runShared([bump(markers[i]), { marker: marker(), effect: hotEffect }]),
+          executor.runShared([bump(markers[i]), { markers: [marker()], effect: hotEffect }]),
         ),
       );
       expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled']);
@@ -205,7 +205,7 @@ describe('processed-event markers and the exactly-once executor', () => {
             executor.runShared([
               bump(own[i]),
               {
-                marker: shared,
+                markers: [shared],
                 effect: async (session) => {
                   await bump(shared).effect(session);
                   await new Promise((resolve) => setTimeout(resolve, 20));

@@ -2,7 +2,9 @@ import { Inject, Injectable, Scope, type Provider } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { ChangeHandlerMetadataAccessor } from './change-handler-metadata.accessor';
-import { ChangeHandler } from './decorators/change-handler.decorator';
+import { ChangeBatchHandler, ChangeHandler } from './decorators/change-handler.decorator';
+import type { ChangeBatchContext } from './consumer/change-context';
+import { changeEvents } from './testing';
 import { ChangeHandlerScopeError } from './errors/change-handler-scope.error';
 import { InvalidChangeHandlerError } from './errors/invalid-change-handler.error';
 import { ChangeStreamTester, ChangeStreamTestingModule, type ChangeStreamTestingOptions } from './testing';
@@ -153,6 +155,55 @@ describe('ChangeHandlerExplorer', () => {
     }
     await expect(discover([Bad])).rejects.toThrow(
       new RegExp(`@ChangeHandler Bad\\.handle: .*${message.source}`),
+    );
+  });
+
+  it('registers a @ChangeBatchHandler as transactional, and delivers several events to it in one call', async () => {
+    const calls: Array<{ ids: unknown[]; eventIds: string[] }> = [];
+    @Injectable()
+    class Views {
+      @ChangeBatchHandler('orders', { operationTypes: ['insert'] })
+      async apply(events: Array<{ documentKey: { _id: unknown } }>, ctx: ChangeBatchContext) {
+        calls.push({
+          ids: events.map((e) => e.documentKey._id),
+          eventIds: ctx.contexts.map((c) => c.eventId),
+        });
+      }
+    }
+    const moduleRef = await Test.createTestingModule({
+      imports: [ChangeStreamTestingModule.forRoot({ database: 'shop', worker: { transaction: false } })],
+      providers: [Views],
+    }).compile();
+    await moduleRef.init();
+    modules.push(moduleRef);
+    const tester = moduleRef.get(ChangeStreamTester);
+    expect(tester.handlers()).toEqual([
+      expect.objectContaining({ id: 'Views.apply', transaction: true, batch: true }),
+    ]);
+    const events = [
+      changeEvents.insert('orders', { _id: 'a' }, { db: 'shop' }),
+      changeEvents.delete('orders', 'b', { db: 'shop' }),
+      changeEvents.insert('orders', { _id: 'c' }, { db: 'shop' }),
+    ];
+    const reports = await tester.dispatchBatch(events);
+    expect(reports.map((r) => r.handlers.map((h) => h.outcome))).toEqual([
+      ['applied'],
+      ['filtered'],
+      ['applied'],
+    ]);
+    expect(calls).toEqual([{ ids: ['a', 'c'], eventIds: [events[0]._id._data, events[2]._id._data] }]);
+    expect((await tester.dispatch(events[2])).handlers[0].outcome).toBe('duplicate');
+    expect(calls).toHaveLength(1);
+  });
+
+  it('refuses a @ChangeBatchHandler with transaction: false, naming it', async () => {
+    @Injectable()
+    class Outside {
+      @ChangeBatchHandler('orders', { transaction: false } as never)
+      send(): void {}
+    }
+    await expect(discover([Outside])).rejects.toThrow(
+      /Outside\.send: a @ChangeBatchHandler always runs in the shared MongoDB transaction of its events; transaction: false is not supported/,
     );
   });
 

@@ -4,7 +4,14 @@ import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
 import { ChangeHandlerMetadataAccessor } from './change-handler-metadata.accessor';
 import { CHANGE_STREAM_OPTIONS } from './change-stream.constants';
 import type { ConsumerOptions } from './consumer/consumer-options';
-import { ChangeHandlerRegistry, type ChangeHandlerRegistration } from './consumer/change-handler.registry';
+import type { ChangeContext } from './consumer/change-context';
+import {
+  ChangeHandlerRegistry,
+  singleEventInvoker,
+  type BatchHandlerInvoker,
+  type ChangeHandlerRegistration,
+  type HandlerInvoker,
+} from './consumer/change-handler.registry';
 import { HandlerInvokerFactory } from './consumer/handler-invoker.factory';
 import { resolveHandlerRoute } from './consumer/handler-route';
 import type { ChangeHandlerMetadata } from './decorators/change-handler.decorator';
@@ -33,7 +40,10 @@ export class ChangeHandlerExplorer implements OnModuleInit {
   onModuleInit(): void {
     const registrations = this.explore();
     this.registry.register(registrations);
-    for (const r of registrations) this.logger.log(`@ChangeHandler ${r.label} (id "${r.id}") <- ${r.topic}`);
+    for (const r of registrations) {
+      const kind = r.invokeBatch ? '@ChangeBatchHandler' : '@ChangeHandler';
+      this.logger.log(`${kind} ${r.label} (id "${r.id}") <- ${r.topic}`);
+    }
   }
 
   /** Every handler of the application, checked; throws on the first one that cannot run. */
@@ -95,6 +105,12 @@ export class ChangeHandlerExplorer implements OnModuleInit {
     if (meta.transaction !== undefined && typeof meta.transaction !== 'boolean') {
       throw new InvalidChangeHandlerError(label, 'the transaction option must be true or false');
     }
+    if (meta.batch && meta.transaction === false) {
+      throw new InvalidChangeHandlerError(
+        label,
+        'a @ChangeBatchHandler always runs in the shared MongoDB transaction of its events; transaction: false is not supported (use @ChangeHandler for effects outside MongoDB)',
+      );
+    }
     const id = meta.id ?? label;
     if (typeof id !== 'string' || id.trim().length === 0) {
       throw new InvalidChangeHandlerError(label, 'the id option must be a non-empty string');
@@ -105,15 +121,28 @@ export class ChangeHandlerExplorer implements OnModuleInit {
     } catch (error) {
       throw new InvalidChangeHandlerError(label, (error as Error).message);
     }
-    return {
+    const registration = {
       ...resolveHandlerRoute(meta, label, this.options),
       id,
       label,
       operationTypes: operationTypesOf(meta, label),
       filter: meta.filter as ChangeHandlerRegistration['filter'],
       retry,
-      transaction: meta.transaction ?? worker.transaction,
-      invoke: this.invokers.create(instance, methodName),
+    };
+    if (!meta.batch) {
+      return {
+        ...registration,
+        transaction: meta.transaction ?? worker.transaction,
+        invoke: this.invokers.create<Parameters<HandlerInvoker>[0], ChangeContext>(instance, methodName),
+      };
+    }
+    // NOTE: a batch handler is transactional whatever worker.transaction says; alone, an event is an array of one.
+    const invokeBatch: BatchHandlerInvoker = this.invokers.create(instance, methodName);
+    return {
+      ...registration,
+      transaction: true,
+      invoke: singleEventInvoker(invokeBatch),
+      invokeBatch,
     };
   }
 }

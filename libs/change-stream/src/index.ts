@@ -34,9 +34,9 @@ export { ChangeStreamStatus } from './health/listener-status';
 export type { ListenerStatus, StreamStatus, StreamRole } from './health/listener-status';
 
 // Handlers
-export { ChangeHandler } from './decorators/change-handler.decorator';
-export type { ChangeHandlerOptions } from './decorators/change-handler.decorator';
-export { ChangeContext } from './consumer/change-context';
+export { ChangeHandler, ChangeBatchHandler } from './decorators/change-handler.decorator';
+export type { ChangeHandlerOptions, ChangeBatchHandlerOptions } from './decorators/change-handler.decorator';
+export { ChangeContext, ChangeBatchContext } from './consumer/change-context';
 export type * from './events/change-event.interface';
 export { CHANGE_OPERATION_TYPES } from './events/change-event.interface';
 

@@ -65,3 +65,55 @@ export class ChangeContext implements ChangeContextInit {
     Object.freeze(this);
   }
 }
+
+/** The facts a {@link ChangeBatchContext} is built from. */
+export interface ChangeBatchContextInit {
+  handlerId: string;
+  session: ClientSession;
+  contexts: readonly ChangeContext[];
+  attempt: number;
+  maxAttempts: number;
+  lastAttempt: boolean;
+}
+
+/**
+ * The second argument of every `@ChangeBatchHandler` method: the MongoDB session of the shared
+ * transaction, and the {@link ChangeContext} of each event (`contexts[i]` belongs to `events[i]`:
+ * event id, idempotency key, partition, offset).
+ */
+export class ChangeBatchContext implements ChangeBatchContextInit {
+  /** The handler's stable id. */
+  readonly handlerId!: string;
+  /**
+   * The session of the transaction: pass it to every read and write. The writes commit together
+   * with the markers of every event of the batch, or not at all.
+   */
+  readonly session!: ClientSession;
+  /** One context per event, in the order of the events. */
+  readonly contexts!: readonly ChangeContext[];
+  /**
+   * 1 for a call with the batch; when a batch call failed, each event is retried alone and this
+   * counts the attempts of that event, up to `maxAttempts`.
+   */
+  readonly attempt!: number;
+  readonly maxAttempts!: number;
+  /** True when a failure of this call dead-letters its event (the last attempt of an event alone). */
+  readonly lastAttempt!: boolean;
+
+  constructor(init: ChangeBatchContextInit) {
+    Object.assign(this, init);
+    Object.freeze(this);
+  }
+
+  /** The context of an event retried alone, for the batch handler's call with that one event. */
+  static single(ctx: ChangeContext): ChangeBatchContext {
+    return new ChangeBatchContext({
+      handlerId: ctx.handlerId,
+      session: ctx.session,
+      contexts: [ctx],
+      attempt: ctx.attempt,
+      maxAttempts: ctx.maxAttempts,
+      lastAttempt: ctx.attempt >= ctx.maxAttempts,
+    });
+  }
+}

@@ -8,9 +8,14 @@ import {
 } from '../idempotency/effect-executor';
 import type { ProcessedMarker } from '../idempotency/processed-event.store';
 import { RecordingDeadLetterSink } from '../testing/recording-dead-letter.sink';
-import type { ChangeContext } from './change-context';
+import type { ChangeBatchContext, ChangeContext } from './change-context';
 import { ChangeDispatcher } from './change-dispatcher';
-import { ChangeHandlerRegistry, type ChangeHandlerRegistration } from './change-handler.registry';
+import {
+  ChangeHandlerRegistry,
+  singleEventInvoker,
+  type BatchHandlerInvoker,
+  type ChangeHandlerRegistration,
+} from './change-handler.registry';
 import type { ChangeMessage } from './change-message';
 import type { RetryTimer } from './retry-timer';
 
@@ -45,7 +50,7 @@ class TransactionalExecutor extends EffectExecutor {
   }
 
   async runShared(effects: readonly SharedEffect[]): Promise<void> {
-    const keys = effects.map(({ marker }) => `${marker.handlerId}/${marker.eventId}`);
+    const keys = effects.flatMap(({ markers }) => markers.map((m) => `${m.handlerId}/${m.eventId}`));
     const tx = { shared: true, markers: keys, committed: false };
     this.transactions.push(tx);
     const duplicate = keys.find((key) => this.markers.has(key));
@@ -121,6 +126,21 @@ function writer(id: string, failOn: string[] = [], extra: Partial<ChangeHandlerR
     extra,
   );
   return { registration, attempts };
+}
+
+/** A @ChangeBatchHandler that writes `<id>:<eventId>` per event, and throws when a listed event is in its array. */
+function batchWriter(id: string, failOn: string[] = [], extra: Partial<ChangeHandlerRegistration> = {}) {
+  const calls: Array<{ eventIds: string[]; attempt: number; lastAttempt: boolean }> = [];
+  const invokeBatch: BatchHandlerInvoker = async (events, ctx: ChangeBatchContext) => {
+    const eventIds = ctx.contexts.map((c) => c.eventId);
+    expect(events.map((e) => (e._id as { _data: string })._data)).toEqual(eventIds);
+    calls.push({ eventIds, attempt: ctx.attempt, lastAttempt: ctx.lastAttempt });
+    const bad = eventIds.find((e) => failOn.includes(e));
+    if (bad) throw new Error(`${id} rejects ${bad}`);
+    for (const eventId of eventIds) (ctx.session as unknown as FakeSession).writes.push(`${id}:${eventId}`);
+  };
+  const registration = handler(id, singleEventInvoker(invokeBatch) as Invoke, { invokeBatch, ...extra });
+  return { registration, calls };
 }
 
 function setup(...handlers: ChangeHandlerRegistration[]) {
@@ -289,5 +309,76 @@ describe('ChangeDispatcher.dispatchBatch', () => {
     });
     expect(result.reports.map((r) => r.complete)).toEqual([true, false]);
     expect(executor.committed).toEqual(['h:e1']);
+  });
+
+  describe('a batch handler (@ChangeBatchHandler)', () => {
+    it('gets the wanted events of the run in one call, in the transaction of every marker', async () => {
+      const b = batchWriter('b', [], { operationTypes: new Set(['insert']) });
+      const h = writer('h');
+      const { dispatcher, executor } = setup(b.registration, h.registration);
+      const result = await dispatcher.dispatchBatch([
+        message(1, 'e1'),
+        message(2, 'e2', 'delete'),
+        message(3, 'e3'),
+      ]);
+      expect(result).toMatchObject({ shared: 3, fellBack: false });
+      expect(b.calls).toEqual([{ eventIds: ['e1', 'e3'], attempt: 1, lastAttempt: false }]);
+      expect(result.reports.map((r) => r.handlers.map((x) => [x.handlerId, x.outcome]))).toEqual([
+        [
+          ['b', 'applied'],
+          ['h', 'applied'],
+        ],
+        [
+          ['b', 'filtered'],
+          ['h', 'applied'],
+        ],
+        [
+          ['b', 'applied'],
+          ['h', 'applied'],
+        ],
+      ]);
+      expect(executor.transactions).toEqual([
+        { shared: true, markers: ['h/e1', 'h/e2', 'h/e3', 'b/e1', 'b/e3'], committed: true },
+      ]);
+      expect(executor.committed.sort()).toEqual(['b:e1', 'b:e3', 'h:e1', 'h:e2', 'h:e3']);
+    });
+
+    it('retries each event alone when the batch call throws: the others applied once, the bad one dead-lettered', async () => {
+      const b = batchWriter('b', ['e2']);
+      const { dispatcher, executor, sink } = setup(b.registration);
+      const result = await dispatcher.dispatchBatch([message(1, 'e1'), message(2, 'e2'), message(3, 'e3')]);
+      expect(result.fellBack).toBe(true);
+      expect(outcomes(result.reports)).toEqual([['applied'], ['dead-lettered'], ['applied']]);
+      expect(b.calls).toEqual([
+        { eventIds: ['e1', 'e2', 'e3'], attempt: 1, lastAttempt: false },
+        { eventIds: ['e1'], attempt: 1, lastAttempt: false },
+        { eventIds: ['e2'], attempt: 1, lastAttempt: false },
+        { eventIds: ['e2'], attempt: 2, lastAttempt: true },
+        { eventIds: ['e3'], attempt: 1, lastAttempt: false },
+      ]);
+      expect(sink.letters).toEqual([
+        expect.objectContaining({ reason: 'handler-failed', handlerId: 'b', attempts: 2 }),
+      ]);
+      expect(executor.committed).toEqual(['b:e1', 'b:e3']);
+    });
+
+    it('never gets a redelivered event again', async () => {
+      const b = batchWriter('b');
+      const { dispatcher, executor } = setup(b.registration);
+      await dispatcher.dispatchBatch([message(1, 'e1'), message(2, 'e2')]);
+      const result = await dispatcher.dispatchBatch([message(1, 'e1'), message(2, 'e2'), message(3, 'e3')]);
+      expect(outcomes(result.reports)).toEqual([['duplicate'], ['duplicate'], ['applied']]);
+      expect(b.calls.map((c) => c.eventIds)).toEqual([['e1', 'e2'], ['e3']]);
+      expect(executor.committed).toEqual(['b:e1', 'b:e2', 'b:e3']);
+    });
+
+    it('gets an array of one through dispatch (one message)', async () => {
+      const b = batchWriter('b');
+      const { dispatcher, executor } = setup(b.registration);
+      const report = await dispatcher.dispatch(message(1, 'e1'));
+      expect(report.handlers).toEqual([{ handlerId: 'b', outcome: 'applied', attempts: 1 }]);
+      expect(b.calls).toEqual([{ eventIds: ['e1'], attempt: 1, lastAttempt: false }]);
+      expect(executor.committed).toEqual(['b:e1']);
+    });
   });
 });

@@ -9,8 +9,12 @@ import {
 } from '../idempotency/effect-executor';
 import { idempotencyKeyOf } from '../idempotency/idempotency-key';
 import type { ProcessedMarker } from '../idempotency/processed-event.store';
-import { ChangeContext } from './change-context';
-import { ChangeHandlerRegistry, type ChangeHandlerRegistration } from './change-handler.registry';
+import { ChangeBatchContext, ChangeContext, type ChangeContextInit } from './change-context';
+import {
+  ChangeHandlerRegistry,
+  type BatchHandlerInvoker,
+  type ChangeHandlerRegistration,
+} from './change-handler.registry';
 import { headersAsStrings, type ChangeMessage } from './change-message';
 import { DeadLetterSink, describeError, type DeadLetter } from './dead-letter';
 import { isMongoOutage, retryDelay } from './retry-policy';
@@ -58,6 +62,13 @@ export interface BatchDispatchReport {
 interface PriorFailure {
   handlerId: string;
   error: unknown;
+}
+
+/** A batch handler's part of a shared transaction: its wanted events, their contexts (without the session) and markers. */
+interface BatchPlan {
+  events: ChangeEvent[];
+  bases: Omit<ChangeContextInit, 'attempt' | 'session'>[];
+  markers: ProcessedMarker[];
 }
 
 /** Lets the consumer interrupt retry waits when it drains. */
@@ -187,8 +198,10 @@ export class ChangeDispatcher {
     result: BatchDispatchReport,
   ): Promise<'complete' | 'interrupted' | SharedFailure> {
     const effects: SharedEffect[] = [];
-    const owners: { message: number; handler: ChangeHandlerRegistration }[] = [];
+    // NOTE: owner.message is undefined for a batch handler's call: its failure is no one message's.
+    const owners: { message?: number; handler: ChangeHandlerRegistration; events: number }[] = [];
     const planned: Map<string, HandlerReport>[] = [];
+    const batches = new Map<ChangeHandlerRegistration, BatchPlan>();
     for (let m = 0; m < messages.length; m++) {
       const message = messages[m];
       const event = decoded[m].event as ChangeEvent;
@@ -208,13 +221,41 @@ export class ChangeDispatcher {
           continue;
         }
         const base = this.contextBase(handler, decoded[m], message);
+        const marker = markerOf(handler, decoded[m], message);
+        reports.set(handler.id, { handlerId: handler.id, outcome: 'applied', attempts: 1 });
+        if (handler.invokeBatch) {
+          const plan = batches.get(handler) ?? { events: [], bases: [], markers: [] };
+          batches.set(handler, plan);
+          plan.events.push(event);
+          plan.bases.push(base);
+          plan.markers.push(marker);
+          continue;
+        }
         effects.push({
-          marker: markerOf(handler, decoded[m], message),
+          markers: [marker],
           effect: (session) => handler.invoke(event, new ChangeContext({ ...base, attempt: 1, session })),
         });
-        owners.push({ message: m, handler });
-        reports.set(handler.id, { handlerId: handler.id, outcome: 'applied', attempts: 1 });
+        owners.push({ message: m, handler, events: 1 });
       }
+    }
+    for (const [handler, plan] of batches) {
+      const invokeBatch = handler.invokeBatch as BatchHandlerInvoker;
+      effects.push({
+        markers: plan.markers,
+        effect: (session) =>
+          invokeBatch(
+            plan.events,
+            new ChangeBatchContext({
+              handlerId: handler.id,
+              session,
+              contexts: plan.bases.map((base) => new ChangeContext({ ...base, attempt: 1, session })),
+              attempt: 1,
+              maxAttempts: handler.retry.attempts,
+              lastAttempt: false,
+            }),
+          ),
+      });
+      owners.push({ handler, events: plan.events.length });
     }
     if (effects.length > 0) {
       try {
@@ -222,6 +263,12 @@ export class ChangeDispatcher {
       } catch (error) {
         if (!(error instanceof SharedEffectError) || isMongoOutage(error.cause)) return new SharedFailure();
         const owner = owners[error.index];
+        if (owner.message === undefined) {
+          this.logger.warn(
+            `${owner.handler.label} failed on a batch of ${owner.events} event(s) at ${where(messages[0])}..${messages[messages.length - 1].offset}, which are applied again one by one: ${describeError(error.cause)}`,
+          );
+          return new SharedFailure();
+        }
         this.logger.warn(
           `${owner.handler.label} failed attempt 1/${owner.handler.retry.attempts} on event ${decoded[owner.message].eventId} at ${where(messages[owner.message])} in a transaction shared with ${messages.length - 1} other message(s), which are applied again: ${describeError(error.cause)}`,
         );

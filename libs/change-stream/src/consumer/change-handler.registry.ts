@@ -1,11 +1,22 @@
 import { Injectable } from '@nestjs/common';
 import type { ChangeEvent, ChangeOperationType } from '../events/change-event.interface';
 import type { RetryPolicy } from '../interfaces/worker-options.interface';
-import type { ChangeContext } from './change-context';
+import { ChangeBatchContext, type ChangeContext } from './change-context';
 import type { HandlerRoute } from './handler-route';
 
 /** Calls the handler method through Nest's enhancers (guards, interceptors, pipes, filters). */
 export type HandlerInvoker = (event: ChangeEvent, ctx: ChangeContext) => Promise<unknown>;
+
+/** Calls a @ChangeBatchHandler method through Nest's enhancers. */
+export type BatchHandlerInvoker = (
+  events: readonly ChangeEvent[],
+  ctx: ChangeBatchContext,
+) => Promise<unknown>;
+
+/** A batch handler called with one event (retried alone): an array of that event, with its context. */
+export function singleEventInvoker(invokeBatch: BatchHandlerInvoker): HandlerInvoker {
+  return (event, ctx) => invokeBatch([event], ChangeBatchContext.single(ctx));
+}
 
 /** One discovered @ChangeHandler, ready to dispatch to. Internal. */
 export interface ChangeHandlerRegistration extends HandlerRoute {
@@ -18,7 +29,10 @@ export interface ChangeHandlerRegistration extends HandlerRoute {
   filter: ((event: ChangeEvent) => boolean) | undefined;
   retry: RetryPolicy;
   transaction: boolean;
+  /** Calls the handler with one event (a batch handler: with an array of that one event). */
   invoke: HandlerInvoker;
+  /** Set for a @ChangeBatchHandler: calls it with the events of a shared transaction. */
+  invokeBatch?: BatchHandlerInvoker;
 }
 
 /** The discovered handlers, by topic, in discovery order. Filled once by the explorer. Internal. */

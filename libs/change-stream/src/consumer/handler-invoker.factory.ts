@@ -3,7 +3,6 @@ import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
 import type { ParamData } from '@nestjs/common';
 import { ExternalContextCreator } from '@nestjs/core';
 import { isObservable, lastValueFrom } from 'rxjs';
-import type { HandlerInvoker } from './change-handler.registry';
 
 /**
  * Parameter kinds of `@Payload()` and `@Ctx()` from @nestjs/microservices (its `RpcParamtype`),
@@ -32,7 +31,8 @@ const changeParamsFactory = {
 export class HandlerInvokerFactory {
   constructor(private readonly externalContextCreator: ExternalContextCreator) {}
 
-  create(instance: object, methodName: string): HandlerInvoker {
+  /** The method as `(payload, ctx)`: `(event, ChangeContext)`, or `(events, ChangeBatchContext)` for a batch handler. */
+  create<P, C>(instance: object, methodName: string): (payload: P, ctx: C) => Promise<unknown> {
     const callback = (instance as Record<string, (...args: unknown[]) => unknown>)[methodName];
     const proxy = this.externalContextCreator.create(
       instance,
@@ -45,8 +45,8 @@ export class HandlerInvokerFactory {
       { guards: true, interceptors: true, filters: true },
       'rpc',
     );
-    return async (event, ctx) => {
-      const result: unknown = await proxy(event, ctx);
+    return async (payload, ctx) => {
+      const result: unknown = await proxy(payload, ctx);
       // NOTE: an interceptor or an RPC exception filter may answer with an Observable; its error is the handler's failure.
       return isObservable(result) ? lastValueFrom(result, { defaultValue: undefined }) : result;
     };

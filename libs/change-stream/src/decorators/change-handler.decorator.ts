@@ -33,9 +33,11 @@ export interface ChangeHandlerOptions<T extends Document = Document> {
   id?: string;
 }
 
-/** What @ChangeHandler stores on a method (one entry per decorator; a method may carry several). */
+/** What @ChangeHandler / @ChangeBatchHandler store on a method (one entry per decorator; a method may carry several). */
 export interface ChangeHandlerMetadata extends ChangeHandlerOptions {
   collection: string;
+  /** Set by @ChangeBatchHandler: the method receives an array of events and a ChangeBatchContext. */
+  batch?: boolean;
 }
 
 /**
@@ -56,10 +58,45 @@ export function ChangeHandler<T extends Document = Document>(
   collection: string,
   options: ChangeHandlerOptions<T> = {},
 ): MethodDecorator {
+  return handlerDecorator({ ...(options as ChangeHandlerOptions), collection });
+}
+
+/**
+ * Like {@link ChangeHandler}, but the method receives the events of several consecutive messages of
+ * one partition at once, in their order: `(events: ChangeEvent<T>[], ctx: ChangeBatchContext)`.
+ * It runs inside the shared transaction of those messages (`worker.batchSize`), together with all
+ * their processed-event markers, so one call can read and write the read models of the whole batch
+ * in a few commands (one `find` with `$in`, one `bulkWrite`) instead of a round trip per event.
+ *
+ * - `operationTypes` and `filter` apply per event; an event they exclude is not in the array.
+ * - A redelivered event is never in the array (its marker exists): exactly-once as for @ChangeHandler.
+ * - When the call throws, nothing of the batch is applied and each event is retried alone (an array
+ *   of one, with `ctx.attempt` counting), then dead-lettered: one bad event cannot hold back the others.
+ * - Always transactional: `transaction: false` is refused at start-up.
+ *
+ * @example
+ * @ChangeBatchHandler<Order>('orders')
+ * async apply(events: ChangeEvent<Order>[], ctx: ChangeBatchContext) {
+ *   await this.views.bulkWrite(events.map(toViewWrite), { session: ctx.session });
+ * }
+ */
+export function ChangeBatchHandler<T extends Document = Document>(
+  collection: string,
+  options: ChangeBatchHandlerOptions<T> = {},
+): MethodDecorator {
+  return handlerDecorator({ ...(options as ChangeHandlerOptions), collection, batch: true });
+}
+
+/** Options of {@link ChangeBatchHandler}: those of @ChangeHandler; `transaction` can only be true. */
+export type ChangeBatchHandlerOptions<T extends Document = Document> = Omit<
+  ChangeHandlerOptions<T>,
+  'transaction'
+> & { transaction?: true };
+
+function handlerDecorator(entry: ChangeHandlerMetadata): MethodDecorator {
   return (_target, _key, descriptor) => {
     const method = descriptor.value as object;
     const existing: ChangeHandlerMetadata[] = Reflect.getMetadata(CHANGE_HANDLER_METADATA, method) ?? [];
-    const entry = { ...(options as ChangeHandlerOptions), collection };
     // NOTE: decorators apply bottom-up; unshift keeps the entries in source order.
     Reflect.defineMetadata(CHANGE_HANDLER_METADATA, [entry, ...existing], method);
     return descriptor;

@@ -4,9 +4,12 @@ import type { ProcessedMarker } from './processed-event.store';
 /** `applied`: the effect ran and its marker is stored. `duplicate`: a marker was found, nothing ran. */
 export type EffectOutcome = 'applied' | 'duplicate';
 
-/** One handler's effect for one event, as part of a shared transaction. */
+/**
+ * One handler's effect, as part of a shared transaction, with the markers of the events it covers:
+ * one for a @ChangeHandler call, one per event for a @ChangeBatchHandler call.
+ */
 export interface SharedEffect {
-  marker: ProcessedMarker;
+  markers: readonly ProcessedMarker[];
   effect: (session: ClientSession) => Promise<unknown>;
 }
 

@@ -78,7 +78,7 @@ export class MongoEffectExecutor extends EffectExecutor {
       try {
         // NOTE: one duplicate marker (a redelivery) fails the insert and aborts all; `run` sorts it out per event.
         await this.store.insertMany(
-          effects.map((e) => e.marker),
+          effects.flatMap((e) => e.markers),
           session,
         );
         for (let index = 0; index < effects.length; index++) {

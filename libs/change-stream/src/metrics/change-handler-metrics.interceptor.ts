@@ -1,12 +1,13 @@
 import { Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
 import { tap, type Observable } from 'rxjs';
-import { ChangeContext } from '../consumer/change-context';
+import { ChangeBatchContext, ChangeContext } from '../consumer/change-context';
 import { isMongoOutage } from '../consumer/retry-policy';
 import { ChangeStreamMetrics } from './change-stream.metrics';
 
 /**
- * Records every @ChangeHandler invocation: duration, outcome, and a dead letter when the last
- * attempt fails (a MongoDB outage does not use up attempts, so it never counts as one). Registered
+ * Records every @ChangeHandler and @ChangeBatchHandler invocation: duration, outcome, and a dead
+ * letter when the last attempt fails (a MongoDB outage does not use up attempts, so it never counts
+ * as one; a failed batch call is retried event by event, so it does not either). Registered
  * globally by ChangeStreamMetricsModule; anything that is not a change handler passes through.
  */
 @Injectable()
@@ -15,8 +16,9 @@ export class ChangeHandlerMetricsInterceptor implements NestInterceptor {
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const ctx: unknown = context.getType() === 'rpc' ? context.switchToRpc().getContext() : undefined;
-    if (!(ctx instanceof ChangeContext)) return next.handle();
+    if (!(ctx instanceof ChangeContext) && !(ctx instanceof ChangeBatchContext)) return next.handle();
     const handler = ctx.handlerId;
+    const lastAttempt = ctx instanceof ChangeContext ? ctx.attempt >= ctx.maxAttempts : ctx.lastAttempt;
     const stopTimer = this.metrics.handlerDuration.startTimer({ handler });
     return next.handle().pipe(
       tap({
@@ -27,8 +29,7 @@ export class ChangeHandlerMetricsInterceptor implements NestInterceptor {
         error: (error: unknown) => {
           stopTimer();
           this.metrics.handlerInvocations.inc({ handler, outcome: 'error' });
-          if (ctx.attempt >= ctx.maxAttempts && !isMongoOutage(error))
-            this.metrics.deadLetters.inc({ handler });
+          if (lastAttempt && !isMongoOutage(error)) this.metrics.deadLetters.inc({ handler });
         },
       }),
     );

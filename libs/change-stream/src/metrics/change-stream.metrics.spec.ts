@@ -1,7 +1,7 @@
 import type { CallHandler, ExecutionContext } from '@nestjs/common';
 import { Registry } from 'prom-client';
 import { lastValueFrom, of, throwError } from 'rxjs';
-import { ChangeContext } from '../consumer/change-context';
+import { ChangeBatchContext, ChangeContext } from '../consumer/change-context';
 import type { ChangeStreamInspector, ChangeStreamReport } from '../health/change-stream.inspector';
 import { newStreamStatus, type StreamStatus } from '../health/listener-status';
 import { ChangeHandlerMetricsInterceptor } from './change-handler-metrics.interceptor';
@@ -147,6 +147,27 @@ describe('ChangeHandlerMetricsInterceptor', () => {
     expect(await value(`change_stream_handler_invocations_total{${h},outcome="error"}`)).toBe(2);
     expect(await value(`change_stream_dead_letters_total{${h}}`)).toBe(1);
     expect(await value(`change_stream_handler_duration_seconds_count{${h}}`)).toBe(3);
+  });
+
+  it('counts a batch handler call, and a dead letter only after the last attempt of an event retried alone', async () => {
+    const { metrics, value } = setup();
+    const interceptor = new ChangeHandlerMetricsInterceptor(metrics);
+    const failing: CallHandler = { handle: () => throwError(() => new Error('boom')) };
+    const batch = new ChangeBatchContext({
+      handlerId: 'orders.read-models',
+      session: {} as never,
+      contexts: [ctx(1), ctx(1)],
+      attempt: 1,
+      maxAttempts: 1,
+      lastAttempt: false,
+    });
+    await expect(lastValueFrom(interceptor.intercept(rpc(batch), failing))).rejects.toThrow('boom');
+    const h = 'handler="orders.read-models"';
+    expect(await value(`change_stream_handler_invocations_total{${h},outcome="error"}`)).toBe(1);
+    expect(await metrics.deadLetters.get()).toMatchObject({ values: [] });
+    const alone = ChangeBatchContext.single(ctx(3));
+    await expect(lastValueFrom(interceptor.intercept(rpc(alone), failing))).rejects.toThrow('boom');
+    expect(await value(`change_stream_dead_letters_total{${h}}`)).toBe(1);
   });
 
   it('lets anything that is not a change handler pass untouched', async () => {

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { IHeaders } from 'kafkajs';
 import { ChangeDispatcher, type DispatchReport } from '../consumer/change-dispatcher';
+import type { ChangeMessage } from '../consumer/change-message';
 import { ChangeHandlerRegistry, type ChangeHandlerRegistration } from '../consumer/change-handler.registry';
 import type { DeadLetter } from '../consumer/dead-letter';
 import type { ChangeEvent, ChangeOperationType } from '../events/change-event.interface';
@@ -30,6 +31,8 @@ export interface DiscoveredChangeHandler {
   topic: string;
   operationTypes: ChangeOperationType[] | null;
   transaction: boolean;
+  /** A @ChangeBatchHandler (it receives arrays of events). */
+  batch: boolean;
 }
 
 /**
@@ -63,6 +66,7 @@ export class ChangeStreamTester {
       topic: r.topic,
       operationTypes: r.operationTypes ? [...r.operationTypes] : null,
       transaction: r.transaction,
+      batch: r.invokeBatch !== undefined,
     }));
   }
 
@@ -100,6 +104,36 @@ export class ChangeStreamTester {
     return merged;
   }
 
+  /**
+   * Delivers several events as consecutive messages of one partition, the way a worker fetches them:
+   * they share one transaction, and a @ChangeBatchHandler gets them in one call (a failing call
+   * retries them one by one). One report per event, in order, merged over the topics it goes to.
+   */
+  async dispatchBatch(
+    events: readonly ChangeEvent[],
+    options: Omit<TestDeliveryOptions, 'eventId'> = {},
+  ): Promise<DispatchReport[]> {
+    const merged = events.map((): DispatchReport => ({ complete: true, handlers: [] }));
+    const byTopic = new Map<string, Array<{ index: number; message: ChangeMessage }>>();
+    events.forEach((event, index) => {
+      const encoded = toKafkaMessage(event, { epoch: options.epoch });
+      for (const topic of this.topicsOf(event, options.topic)) {
+        const list = byTopic.get(topic) ?? [];
+        list.push({ index, message: this.message(topic, encoded, options.partition) });
+        byTopic.set(topic, list);
+      }
+    });
+    for (const list of byTopic.values()) {
+      const { reports } = await this.dispatcher.dispatchBatch(list.map((m) => m.message));
+      list.forEach(({ index }, i) => {
+        const report = reports[i] ?? { complete: false, handlers: [] };
+        merged[index].complete &&= report.complete;
+        merged[index].handlers.push(...report.handlers);
+      });
+    }
+    return merged;
+  }
+
   /** Delivers raw bytes on a topic, e.g. to test what happens to a message that is not a change event. */
   async deliver(
     message: {
@@ -111,14 +145,22 @@ export class ChangeStreamTester {
     partition = 0,
   ): Promise<DispatchReport> {
     this.assertReady();
-    return this.dispatcher.dispatch({
-      topic: message.topic,
+    return this.dispatcher.dispatch(this.message(message.topic, message, partition));
+  }
+
+  private message(
+    topic: string,
+    message: { value: string | Buffer | null; key?: string | Buffer | null; headers?: IHeaders },
+    partition = 0,
+  ): ChangeMessage {
+    return {
+      topic,
       partition,
       offset: String(this.offset++),
       key: message.key == null ? null : Buffer.from(message.key),
       value: message.value == null ? null : Buffer.from(message.value),
       headers: message.headers ?? {},
-    });
+    };
   }
 
   /** Forgets processed markers, dead letters and recorded delays. */

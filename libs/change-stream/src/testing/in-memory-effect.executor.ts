@@ -30,7 +30,7 @@ export class InMemoryEffectExecutor extends EffectExecutor {
   }
 
   async runShared(effects: readonly SharedEffect[]): Promise<void> {
-    const keys = effects.map(({ marker }) => `${marker.handlerId}\n${marker.eventId}`);
+    const keys = effects.flatMap(({ markers }) => markers.map((m) => `${m.handlerId}\n${m.eventId}`));
     const seen = keys.find((key) => this.markers.has(key));
     if (seen !== undefined) throw new Error(`marker ${seen.replace('\n', ' ')} exists`);
     const session = createTestingSession();

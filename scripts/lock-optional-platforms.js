@@ -26,7 +26,11 @@ for (const [where, entry] of Object.entries(lock.packages)) {
       license: entry.license,
       optional: true,
       os: [os],
-      ...(abi === 'gnu' || abi === 'gnueabihf' ? { libc: ['glibc'] } : abi === 'musl' ? { libc: ['musl'] } : {}),
+      ...(abi === 'gnu' || abi === 'gnueabihf'
+        ? { libc: ['glibc'] }
+        : abi === 'musl'
+          ? { libc: ['musl'] }
+          : {}),
       engines: { node: '>=10' },
     };
     if (lock.packages[key].dev === undefined) delete lock.packages[key].dev;
@@ -34,6 +38,8 @@ for (const [where, entry] of Object.entries(lock.packages)) {
     void where;
   }
 }
-lock.packages = Object.fromEntries(Object.entries(lock.packages).sort(([a], [b]) => (a === '' ? -1 : b === '' ? 1 : a.localeCompare(b))));
+lock.packages = Object.fromEntries(
+  Object.entries(lock.packages).sort(([a], [b]) => (a === '' ? -1 : b === '' ? 1 : a.localeCompare(b))),
+);
 fs.writeFileSync(lockPath, JSON.stringify(lock, null, 2) + '\n');
 console.log(`lock-optional-platforms: added ${added} entries`);

@@ -23,34 +23,53 @@ export function statsIncrements(
   before: OrderState | null,
   after: OrderState | null,
 ): Map<string, StatsIncrement> {
-  const counts = new Map<string, Map<string, number>>();
-  const money = new Map<string, bigint>();
-  const add = (customer: string, field: string, n: number) => {
-    const fields = counts.get(customer) ?? new Map<string, number>();
-    fields.set(field, (fields.get(field) ?? 0) + n);
-    counts.set(customer, fields);
-  };
-  const account = (state: OrderState, sign: 1 | -1) => {
-    add(state.customerId, 'orders', sign);
-    add(state.customerId, `byStatus.${state.status}`, sign);
-    money.set(
-      state.customerId,
-      (money.get(state.customerId) ?? 0n) + BigInt(sign) * decimalToCents(state.total),
-    );
-  };
-  if (before) account(before, -1);
-  if (after) account(after, 1);
-  if (before && after && before.customerId === after.customerId && before.status !== after.status) {
-    add(after.customerId, `transitions.${transitionKey(before.status, after.status)}`, 1);
+  const stats = new StatsDelta();
+  stats.add(before, after);
+  return stats.increments();
+}
+
+/**
+ * The sum of several order changes' stats increments (one `$inc` per customer for a whole batch of
+ * events): counts and cents add up exactly, and what cancels out is left out.
+ */
+export class StatsDelta {
+  private readonly counts = new Map<string, Map<string, number>>();
+  private readonly money = new Map<string, bigint>();
+
+  /** Adds the change of one order from `before` to `after` (null: created / deleted). */
+  add(before: OrderState | null, after: OrderState | null): void {
+    if (before) this.account(before, -1);
+    if (after) this.account(after, 1);
+    if (before && after && before.customerId === after.customerId && before.status !== after.status) {
+      this.count(after.customerId, `transitions.${transitionKey(before.status, after.status)}`, 1);
+    }
   }
 
-  const result = new Map<string, StatsIncrement>();
-  for (const customer of new Set([...counts.keys(), ...money.keys()])) {
-    const inc: StatsIncrement = {};
-    for (const [field, n] of counts.get(customer) ?? []) if (n !== 0) inc[field] = n;
-    const cents = money.get(customer) ?? 0n;
-    if (cents !== 0n) inc.totalSpent = centsToDecimal(cents);
-    if (Object.keys(inc).length) result.set(customer, inc);
+  /** The non-zero `$inc` of each customer. */
+  increments(): Map<string, StatsIncrement> {
+    const result = new Map<string, StatsIncrement>();
+    for (const customer of new Set([...this.counts.keys(), ...this.money.keys()])) {
+      const inc: StatsIncrement = {};
+      for (const [field, n] of this.counts.get(customer) ?? []) if (n !== 0) inc[field] = n;
+      const cents = this.money.get(customer) ?? 0n;
+      if (cents !== 0n) inc.totalSpent = centsToDecimal(cents);
+      if (Object.keys(inc).length) result.set(customer, inc);
+    }
+    return result;
   }
-  return result;
+
+  private account(state: OrderState, sign: 1 | -1): void {
+    this.count(state.customerId, 'orders', sign);
+    this.count(state.customerId, `byStatus.${state.status}`, sign);
+    this.money.set(
+      state.customerId,
+      (this.money.get(state.customerId) ?? 0n) + BigInt(sign) * decimalToCents(state.total),
+    );
+  }
+
+  private count(customer: string, field: string, n: number): void {
+    const fields = this.counts.get(customer) ?? new Map<string, number>();
+    fields.set(field, (fields.get(field) ?? 0) + n);
+    this.counts.set(customer, fields);
+  }
 }

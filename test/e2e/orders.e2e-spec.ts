@@ -88,7 +88,7 @@ describe('orders service (e2e)', () => {
       Number(new RegExp(`^${series.replace(/[{}"]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1]);
     // The first test made 12 writes, each handled here (one worker in the group).
     expect(
-      value('change_stream_handler_invocations_total{handler="orders.read-models",outcome="success"}'),
+      value('change_stream_handler_events_total{handler="orders.read-models",outcome="success"}'),
     ).toBeGreaterThanOrEqual(12);
     for (const name of [
       'events_published_total',

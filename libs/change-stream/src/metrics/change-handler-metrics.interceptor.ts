@@ -19,16 +19,19 @@ export class ChangeHandlerMetricsInterceptor implements NestInterceptor {
     if (!(ctx instanceof ChangeContext) && !(ctx instanceof ChangeBatchContext)) return next.handle();
     const handler = ctx.handlerId;
     const lastAttempt = ctx instanceof ChangeContext ? ctx.attempt >= ctx.maxAttempts : ctx.lastAttempt;
+    const events = ctx instanceof ChangeContext ? 1 : ctx.contexts.length;
     const stopTimer = this.metrics.handlerDuration.startTimer({ handler });
     return next.handle().pipe(
       tap({
         complete: () => {
           stopTimer();
           this.metrics.handlerInvocations.inc({ handler, outcome: 'success' });
+          this.metrics.handlerEvents.inc({ handler, outcome: 'success' }, events);
         },
         error: (error: unknown) => {
           stopTimer();
           this.metrics.handlerInvocations.inc({ handler, outcome: 'error' });
+          this.metrics.handlerEvents.inc({ handler, outcome: 'error' }, events);
           if (lastAttempt && !isMongoOutage(error)) this.metrics.deadLetters.inc({ handler });
         },
       }),

@@ -145,6 +145,7 @@ describe('ChangeHandlerMetricsInterceptor', () => {
     const h = 'handler="orders.read-models"';
     expect(await value(`change_stream_handler_invocations_total{${h},outcome="success"}`)).toBe(1);
     expect(await value(`change_stream_handler_invocations_total{${h},outcome="error"}`)).toBe(2);
+    expect(await value(`change_stream_handler_events_total{${h},outcome="success"}`)).toBe(1);
     expect(await value(`change_stream_dead_letters_total{${h}}`)).toBe(1);
     expect(await value(`change_stream_handler_duration_seconds_count{${h}}`)).toBe(3);
   });
@@ -164,6 +165,7 @@ describe('ChangeHandlerMetricsInterceptor', () => {
     await expect(lastValueFrom(interceptor.intercept(rpc(batch), failing))).rejects.toThrow('boom');
     const h = 'handler="orders.read-models"';
     expect(await value(`change_stream_handler_invocations_total{${h},outcome="error"}`)).toBe(1);
+    expect(await value(`change_stream_handler_events_total{${h},outcome="error"}`)).toBe(2);
     expect(await metrics.deadLetters.get()).toMatchObject({ values: [] });
     const alone = ChangeBatchContext.single(ctx(3));
     await expect(lastValueFrom(interceptor.intercept(rpc(alone), failing))).rejects.toThrow('boom');

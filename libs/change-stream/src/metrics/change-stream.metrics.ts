@@ -29,6 +29,8 @@ export class ChangeStreamMetrics {
   readonly registry: Registry;
   /** Handler invocations by outcome (`success` | `error`). */
   readonly handlerInvocations: Counter<'handler' | 'outcome'>;
+  /** Events passed to handler invocations by outcome: one per @ChangeHandler call, the array's length per @ChangeBatchHandler call. */
+  readonly handlerEvents: Counter<'handler' | 'outcome'>;
   readonly handlerDuration: Histogram<'handler'>;
   /** Messages a handler gave up on after its last attempt (they go to the dead-letter topic). */
   readonly deadLetters: Counter<'handler'>;
@@ -49,6 +51,12 @@ export class ChangeStreamMetrics {
     this.handlerInvocations = new Counter({
       name: `${p}handler_invocations_total`,
       help: 'Handler invocations (each attempt), by handler and outcome (success | error).',
+      labelNames: ['handler', 'outcome'],
+      registers,
+    });
+    this.handlerEvents = new Counter({
+      name: `${p}handler_events_total`,
+      help: 'Events passed to handler invocations (a batch handler call counts its events), by handler and outcome (success | error).',
       labelNames: ['handler', 'outcome'],
       registers,
     });

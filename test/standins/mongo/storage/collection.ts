@@ -40,10 +40,33 @@ export interface DataView {
   remove(doc: Document): void;
 }
 
-/** The `_id` a filter names by equality (the `_id` index can answer it), else undefined. */
-export function idEqualityOf(filter: Document | undefined): unknown {
+/**
+ * The `_id` keys a filter names by equality or by `$in` (the `_id` index can answer it, as
+ * mongod's IXSCAN would), else undefined: every document is a candidate. The filter itself is
+ * still matched against each candidate.
+ */
+export function idKeysOf(filter: Document | undefined): string[] | undefined {
   const id = filter?._id;
-  return id === undefined || isOperatorObject(id) || id instanceof RegExp ? undefined : id;
+  if (id === undefined || id instanceof RegExp) return undefined;
+  if (!isOperatorObject(id)) return [keyOf(id)];
+  const operators = Object.keys(id as Document);
+  const values = (id as Document).$in;
+  if (operators.length !== 1 || !Array.isArray(values)) return undefined;
+  if (values.some((v) => v instanceof RegExp || isOperatorObject(v))) return undefined;
+  return [...new Set(values.map((v) => keyOf(v)))];
+}
+
+/** The documents of `keys` that `get` finds, in the order of the keys. */
+export function documentsOf(
+  keys: readonly string[],
+  get: (idKey: string) => Document | undefined,
+): Document[] {
+  const docs: Document[] = [];
+  for (const key of keys) {
+    const doc = get(key);
+    if (doc) docs.push(doc);
+  }
+  return docs;
 }
 
 /** What a document was before the change numbered `version`. */
@@ -84,10 +107,8 @@ export class CollectionData implements DataView {
   }
 
   candidates(filter: Document | undefined): Document[] {
-    const id = idEqualityOf(filter);
-    if (id === undefined) return [...this.docs.values()];
-    const doc = this.docs.get(keyOf(id));
-    return doc ? [doc] : [];
+    const keys = idKeysOf(filter);
+    return keys ? documentsOf(keys, (key) => this.docs.get(key)) : [...this.docs.values()];
   }
 
   insert(doc: Document): void {

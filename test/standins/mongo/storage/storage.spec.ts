@@ -153,6 +153,8 @@ describe('transactions', () => {
     expect(view.get(keyOf(1))).toEqual({ _id: 1, n: 0 });
     expect(view.candidates({ _id: 2 })).toEqual([{ _id: 2, n: 0 }]);
     expect(view.candidates({ _id: 3 })).toEqual([]);
+    // $in on _id is answered from the keys too (as the _id index would), in the order of the list
+    expect(view.candidates({ _id: { $in: [4, 3, 1, 4] } })).toEqual([{ _id: 4 }, { _id: 1, n: 0 }]);
     expect([...view.docs.values()]).toEqual([{ _id: 1, n: 0 }, { _id: 2, n: 0 }, { _id: 4 }]);
     // A second transaction opened later sees the later state; both read their own.
     const later = new Transaction(2);

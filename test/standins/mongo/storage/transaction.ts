@@ -9,10 +9,16 @@ import type { Document } from 'bson';
 import type { WriteEvent } from '../contract';
 import { ErrorCodes, serverError } from '../errors';
 import { ErrorLabel } from '../labels';
-import { idEqualityOf, idKeyOf, type Collection, type CollectionData, type DataView } from './collection';
+import {
+  documentsOf,
+  idKeysOf,
+  idKeyOf,
+  type Collection,
+  type CollectionData,
+  type DataView,
+} from './collection';
 import { duplicateKeyError, ID_INDEX_SPEC, type DocumentChange, type Index } from './indexes';
 import type { Store } from './store';
-import { keyOf } from './values';
 
 export type TransactionState = 'inProgress' | 'committed' | 'aborted';
 
@@ -60,10 +66,8 @@ export class SnapshotView implements DataView {
   }
 
   candidates(filter: Document | undefined): Document[] {
-    const id = idEqualityOf(filter);
-    if (id === undefined) return [...this.docs.values()];
-    const doc = this.get(keyOf(id));
-    return doc ? [doc] : [];
+    const keys = idKeysOf(filter);
+    return keys ? documentsOf(keys, (key) => this.get(key)) : [...this.docs.values()];
   }
 
   insert(doc: Document): void {

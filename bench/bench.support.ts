@@ -74,7 +74,7 @@ export function serverKinds(): { mongo: string; kafka: string; redis: string } {
     mongo: process.env.MONGO_URL ? 'real server (MONGO_URL)' : 'stand-in, own process',
     kafka: process.env.KAFKA_BROKERS
       ? 'real cluster (KAFKA_BROKERS)'
-      : 'stand-in (librdkafka mock, 1 broker)',
+      : 'stand-in (librdkafka mock, 1 broker), behind its proxy (Fetch answers filled and group syncs completed as a broker does; the relay part connects directly)',
     redis:
       process.env.REDIS_URLS || process.env.REDIS_URL
         ? 'real server (REDIS_URL)'
@@ -88,6 +88,11 @@ export async function startServers(
     oplogMaxEntries?: number;
     /** Partitions of the orders topic on the Kafka stand-in (default: ORDERS_TOPIC's). */
     ordersPartitions?: number;
+    /**
+     * Clients reach the Kafka stand-in through its proxy (default true), which answers Fetch and
+     * completes group syncs as a Kafka broker does (test/standins/kafka/group-sync-proxy.ts).
+     */
+    kafkaProxy?: boolean;
   } = {},
 ): Promise<BenchServers> {
   const stops: Array<() => Promise<void>> = [];
@@ -109,7 +114,11 @@ export async function startServers(
     let kafka: KafkaStandin | undefined;
     if (kafkaBrokers.length === 0) {
       const partitions = options.ordersPartitions ?? ORDERS_TOPIC.partitions;
-      kafka = await startKafkaStandin({ brokers: 1, topics: [{ ...ORDERS_TOPIC, partitions }] });
+      kafka = await startKafkaStandin({
+        brokers: 1,
+        topics: [{ ...ORDERS_TOPIC, partitions }],
+        groupSyncProxy: options.kafkaProxy ?? true,
+      });
       stops.push(() => kafka!.stop());
       kafkaBrokers = kafka.brokers;
     }

@@ -16,13 +16,26 @@
  * group), so the coordinator answers them all together. A SyncGroup answered INVALID_REQUEST anyway
  * is rewritten to REBALANCE_IN_PROGRESS, which makes the member rejoin instead of crashing.
  *
+ * It also fills Fetch answers the way a broker does (fetch-completion.ts): the mock returns one
+ * record batch per partition per Fetch, the proxy appends the following ones up to the request's
+ * byte limits, so a consumer behind a producer of small batches is not capped at one batch per
+ * round trip (`fillFetches`, default true).
+ *
  * Everything else is passed through; the broker addresses in Metadata and FindCoordinator answers
  * are rewritten to the proxy's ports, so clients keep talking through it. `down(id)` / `up(id)`
  * close and reopen a broker's proxy port along with the broker.
  */
 import { createServer, Socket, type Server } from 'node:net';
+import {
+  completeFetch,
+  readFetchRequest,
+  readFetchResponse,
+  writeFetchRequest,
+  writeFetchResponse,
+  type FetchRequest,
+} from './fetch-completion';
 
-const API = { metadata: 3, findCoordinator: 10, joinGroup: 11, syncGroup: 14 } as const;
+const API = { fetch: 1, metadata: 3, findCoordinator: 10, joinGroup: 11, syncGroup: 14 } as const;
 const INVALID_REQUEST = 42;
 const REBALANCE_IN_PROGRESS = 27;
 const DEFAULT_HOLD_MS = 2_000;
@@ -48,6 +61,8 @@ export interface GroupSyncProxy {
   readonly rewrites: number;
   /** How many leader SyncGroups were held for a late follower. */
   readonly held: number;
+  /** How many Fetch answers got further record batches appended. */
+  readonly filledFetches: number;
   close(): Promise<void>;
 }
 
@@ -55,18 +70,19 @@ interface Pending {
   apiKey: number;
   apiVersion: number;
   groupId?: string;
+  fetch?: FetchRequest;
 }
 
 /** Starts one proxy port per upstream `host:port` (broker ids 1..N in order). */
 export async function startGroupSyncProxy(
   upstream: string[],
-  { holdMs = DEFAULT_HOLD_MS }: { holdMs?: number } = {},
+  { holdMs = DEFAULT_HOLD_MS, fillFetches = true }: { holdMs?: number; fillFetches?: boolean } = {},
 ): Promise<GroupSyncProxy> {
   const generations = new Map<string, Generation>();
   /** Followers' SyncGroups of a generation whose leader's JoinGroup answer the proxy has not read yet. */
   const early = new Map<string, { generation: number; members: Set<string> }>();
   const listeners: Array<{ server: Server | null; port: number; sockets: Set<Socket> }> = [];
-  const stats = { rewrites: 0, held: 0 };
+  const stats = { rewrites: 0, held: 0, filledFetches: 0 };
   const ports = new Map<number, number>(); // upstream broker port -> proxy port
 
   const listen = (index: number, port = 0) =>
@@ -94,6 +110,38 @@ export async function startGroupSyncProxy(
     client.setNoDelay(true);
     broker.setNoDelay(true);
     const pending = new Map<number, Pending>();
+    // NOTE: the proxy's own Fetch requests use negative correlation ids (kafkajs counts up from 0).
+    const internal = new Map<number, (frame: Buffer | null) => void>();
+    let nextInternal = -1;
+    broker.on('close', () => {
+      for (const waiter of internal.values()) waiter(null);
+      internal.clear();
+    });
+    const fetchMore = (request: FetchRequest) =>
+      new Promise<Buffer | null>((resolve) => {
+        if (broker.destroyed) return resolve(null);
+        const id = nextInternal--;
+        internal.set(id, resolve);
+        broker.write(writeFetchRequest(request, id));
+      });
+    const fill = async (frame: Buffer, request: FetchRequest): Promise<Buffer> => {
+      try {
+        const first = readFetchResponse(frame, request.apiVersion);
+        const before = first.topics.flatMap((t) => t.partitions).map((p) => p.records?.length ?? 0);
+        if (!before.some((n) => n > 0)) return frame;
+        await completeFetch(request, first, async (more) => {
+          const answer = await fetchMore(more);
+          return answer && readFetchResponse(answer, request.apiVersion);
+        });
+        const after = first.topics.flatMap((t) => t.partitions).map((p) => p.records?.length ?? 0);
+        if (after.every((n, i) => n === before[i])) return frame;
+        stats.filledFetches++;
+        return writeFetchResponse(first, request.apiVersion);
+      } catch {
+        // A layout this proxy does not read: the mock's answer as it is.
+        return frame;
+      }
+    };
     client.pause();
     broker.connect(Number(port), host, () => client.resume());
 
@@ -101,6 +149,13 @@ export async function startGroupSyncProxy(
     let queue: Promise<void> = Promise.resolve();
     frames(client, (frame) => {
       const request = readRequest(frame);
+      if (fillFetches && request.apiKey === API.fetch) {
+        try {
+          request.fetch = readFetchRequest(frame);
+        } catch {
+          // Not the layout expected: its answer passes unchanged.
+        }
+      }
       pending.set(request.correlationId, request);
       queue = queue.then(async () => {
         if (request.apiKey === API.syncGroup && request.sync) await syncTurn(request.sync);
@@ -110,8 +165,18 @@ export async function startGroupSyncProxy(
     // Responses: rewrite broker addresses, learn generations, soften a late SyncGroup's error.
     frames(broker, (frame) => {
       const correlationId = frame.readInt32BE(4);
+      const waiter = internal.get(correlationId);
+      if (waiter) {
+        internal.delete(correlationId);
+        waiter(frame);
+        return;
+      }
       const request = pending.get(correlationId);
       pending.delete(correlationId);
+      if (request?.fetch) {
+        void fill(frame, request.fetch).then((answer) => client.destroyed || client.write(answer));
+        return;
+      }
       if (request) rewriteResponse(frame, request);
       client.write(frame);
     });
@@ -244,6 +309,9 @@ export async function startGroupSyncProxy(
     },
     get held() {
       return stats.held;
+    },
+    get filledFetches() {
+      return stats.filledFetches;
     },
     down: (id) => closeListener(indexOf(id)),
     up: async (id) => {

@@ -1,0 +1,92 @@
+/**
+ * Fetch answers through the stand-in's proxy: librdkafka's mock returns one record batch per
+ * partition per Fetch; the proxy fills the answer with the following batches, within the request's
+ * per-partition byte limit, as a Kafka broker does. Checked through kafkajs's own decoding.
+ */
+import { Kafka, type EachBatchPayload } from 'kafkajs';
+import { waitFor } from '../../support/wait';
+import { nextOffsetOf } from './fetch-completion';
+import { startKafkaStandin, TEST_CONSUMER_SETTINGS, TEST_KAFKA_SETTINGS, type KafkaStandin } from './harness';
+
+const TOPIC = 'fill';
+const SENDS = 30;
+
+describe('Kafka stand-in: Fetch answers filled by the proxy', () => {
+  const cleanups: Array<() => Promise<unknown>> = [];
+  afterEach(async () => {
+    for (let cleanup = cleanups.pop(); cleanup; cleanup = cleanups.pop())
+      await cleanup().catch(() => undefined);
+  });
+
+  /** Writes SENDS one-message batches to partition 0, then reads them back; the size of each batch kafkajs saw. */
+  async function readBack(groupSyncProxy: boolean, maxBytesPerPartition?: number) {
+    const cluster: KafkaStandin = await startKafkaStandin({
+      topics: [{ name: TOPIC, partitions: 1 }],
+      groupSyncProxy,
+    });
+    cleanups.push(() => cluster.stop());
+    const kafka = new Kafka({ ...TEST_KAFKA_SETTINGS, clientId: 'fill', brokers: cluster.brokers });
+    const producer = kafka.producer();
+    cleanups.push(() => producer.disconnect());
+    await producer.connect();
+    for (let i = 0; i < SENDS; i++) {
+      await producer.send({
+        topic: TOPIC,
+        messages: [{ key: `k${i}`, value: `message ${i}`.padEnd(100, '.') }],
+      });
+    }
+    const consumer = kafka.consumer({
+      ...TEST_CONSUMER_SETTINGS,
+      groupId: `fill-${groupSyncProxy}-${maxBytesPerPartition ?? 'default'}`,
+      ...(maxBytesPerPartition ? { maxBytesPerPartition } : {}),
+    });
+    cleanups.push(() => consumer.disconnect());
+    await consumer.connect();
+    await consumer.subscribe({ topics: [TOPIC], fromBeginning: true });
+    const batches: number[] = [];
+    const values: string[] = [];
+    await consumer.run({
+      eachBatch: async ({ batch }: EachBatchPayload) => {
+        batches.push(batch.messages.length);
+        for (const m of batch.messages) values.push(String(m.value).replace(/\.+$/, ''));
+      },
+    });
+    await waitFor(() => values.length >= SENDS, { timeoutMs: 30_000, what: `${SENDS} messages read back` });
+    expect(values).toEqual(Array.from({ length: SENDS }, (_, i) => `message ${i}`));
+    return { batches, filled: (cluster.groupSync as { filledFetches?: number } | undefined)?.filledFetches };
+  }
+
+  it('without the proxy the mock answers one producer batch per Fetch', async () => {
+    const { batches } = await readBack(false);
+    expect(batches.every((n) => n === 1)).toBe(true);
+  }, 60_000);
+
+  it('behind the proxy one Fetch returns the whole backlog, in order, without duplicates', async () => {
+    const { batches, filled } = await readBack(true);
+    expect(batches).toEqual([SENDS]);
+    expect(filled).toBeGreaterThanOrEqual(1);
+  }, 60_000);
+
+  it("keeps to the consumer's per-partition byte limit", async () => {
+    // each one-message batch is about 180 bytes on the wire; 1000 bytes hold a few of them
+    const { batches } = await readBack(true, 1000);
+    expect(Math.max(...batches)).toBeGreaterThan(1);
+    expect(Math.max(...batches)).toBeLessThan(SENDS);
+  }, 60_000);
+});
+
+describe('nextOffsetOf', () => {
+  const batch = (baseOffset: bigint, lastOffsetDelta: number, bodyBytes = 40) => {
+    const b = Buffer.alloc(12 + bodyBytes);
+    b.writeBigInt64BE(baseOffset, 0);
+    b.writeInt32BE(bodyBytes, 8);
+    b.writeInt32BE(lastOffsetDelta, 23);
+    return b;
+  };
+
+  it('is the offset after the last complete batch, ignoring a partial one at the end', () => {
+    const records = Buffer.concat([batch(10n, 2), batch(13n, 4), batch(18n, 0).subarray(0, 30)]);
+    expect(nextOffsetOf(records)).toBe(18n);
+    expect(nextOffsetOf(Buffer.alloc(0))).toBeUndefined();
+  });
+});

@@ -75,6 +75,42 @@ describe('Kafka stand-in: Fetch answers filled by the proxy', () => {
   }, 60_000);
 });
 
+describe('Kafka stand-in: a waiting Fetch behind the proxy', () => {
+  const cleanups: Array<() => Promise<unknown>> = [];
+  afterEach(async () => {
+    for (let cleanup = cleanups.pop(); cleanup; cleanup = cleanups.pop())
+      await cleanup().catch(() => undefined);
+  });
+
+  it('gets a message produced while it waits at once, not when its MaxWait ends', async () => {
+    const maxWaitTimeInMs = 20_000;
+    const cluster = await startKafkaStandin({
+      topics: [{ name: TOPIC, partitions: 1 }],
+      groupSyncProxy: true,
+    });
+    cleanups.push(() => cluster.stop());
+    const proxy = cluster.groupSync as unknown as { waitingFetches: number };
+    const kafka = new Kafka({ ...TEST_KAFKA_SETTINGS, clientId: 'wait', brokers: cluster.brokers });
+    const producer = kafka.producer();
+    cleanups.push(() => producer.disconnect());
+    await producer.connect();
+    const consumer = kafka.consumer({ ...TEST_CONSUMER_SETTINGS, groupId: 'wait', maxWaitTimeInMs });
+    cleanups.push(() => consumer.disconnect());
+    // NOTE: disconnect() waits for the Fetch in flight (held up to MaxWait); stopping the stand-in first ends it.
+    cleanups.push(() => cluster.stop());
+    await consumer.connect();
+    await consumer.subscribe({ topics: [TOPIC], fromBeginning: true });
+    const received: number[] = [];
+    await consumer.run({ eachMessage: async () => void received.push(Date.now()) });
+    await waitFor(() => proxy.waitingFetches > 0, { timeoutMs: 30_000, what: 'a Fetch waiting for data' });
+    const sentAt = Date.now();
+    await producer.send({ topic: TOPIC, messages: [{ value: 'wake up' }] });
+    await waitFor(() => received.length > 0, { timeoutMs: maxWaitTimeInMs, what: 'the message' });
+    // The bare mock would answer at the end of the 20 s MaxWait; the proxy's long poll answers on the Produce.
+    expect(received[0] - sentAt).toBeLessThan(maxWaitTimeInMs / 2);
+  }, 90_000);
+});
+
 describe('nextOffsetOf', () => {
   const batch = (baseOffset: bigint, lastOffsetDelta: number, bodyBytes = 40) => {
     const b = Buffer.alloc(12 + bodyBytes);

@@ -16,10 +16,15 @@
  * group), so the coordinator answers them all together. A SyncGroup answered INVALID_REQUEST anyway
  * is rewritten to REBALANCE_IN_PROGRESS, which makes the member rejoin instead of crashing.
  *
- * It also fills Fetch answers the way a broker does (fetch-completion.ts): the mock returns one
- * record batch per partition per Fetch, the proxy appends the following ones up to the request's
- * byte limits, so a consumer behind a producer of small batches is not capped at one batch per
- * round trip (`fillFetches`, default true).
+ * It also answers Fetch the way a broker does (`fillFetches`, default true):
+ * - the mock returns one record batch per partition per Fetch; the proxy appends the following ones
+ *   up to the request's byte limits (fetch-completion.ts), so a consumer behind a producer of small
+ *   batches is not capped at one batch per round trip;
+ * - the mock holds a Fetch that found nothing for its full MaxWait, even when data arrives
+ *   meanwhile; the proxy asks with MaxWait 0 and, when nothing came, asks again as soon as a Produce
+ *   through the proxy is acknowledged (or MaxWait has passed), so new data reaches a waiting
+ *   consumer at once, as with a broker's long poll. Produce requests that bypass the proxy do not
+ *   wake it: such data comes at MaxWait, as from the bare mock.
  *
  * Everything else is passed through; the broker addresses in Metadata and FindCoordinator answers
  * are rewritten to the proxy's ports, so clients keep talking through it. `down(id)` / `up(id)`
@@ -35,7 +40,7 @@ import {
   type FetchRequest,
 } from './fetch-completion';
 
-const API = { fetch: 1, metadata: 3, findCoordinator: 10, joinGroup: 11, syncGroup: 14 } as const;
+const API = { produce: 0, fetch: 1, metadata: 3, findCoordinator: 10, joinGroup: 11, syncGroup: 14 } as const;
 const INVALID_REQUEST = 42;
 const REBALANCE_IN_PROGRESS = 27;
 const DEFAULT_HOLD_MS = 2_000;
@@ -63,6 +68,8 @@ export interface GroupSyncProxy {
   readonly held: number;
   /** How many Fetch answers got further record batches appended. */
   readonly filledFetches: number;
+  /** Client Fetches waiting for data right now. */
+  readonly waitingFetches: number;
   close(): Promise<void>;
 }
 
@@ -83,6 +90,26 @@ export async function startGroupSyncProxy(
   const early = new Map<string, { generation: number; members: Set<string> }>();
   const listeners: Array<{ server: Server | null; port: number; sockets: Set<Socket> }> = [];
   const stats = { rewrites: 0, held: 0, filledFetches: 0 };
+  /** Fetches waiting for data (all connections): woken when a Produce through the proxy is acknowledged. */
+  const sleepers = new Set<() => void>();
+  /** Produce acknowledgements seen so far: a Fetch sent before one may have missed its data. */
+  let produced = 0;
+  const wakeAll = () => {
+    produced++;
+    const woken = [...sleepers];
+    sleepers.clear();
+    for (const wake of woken) wake();
+  };
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        sleepers.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, Math.max(0, ms));
+      sleepers.add(done);
+    });
   const ports = new Map<number, number>(); // upstream broker port -> proxy port
 
   const listen = (index: number, port = 0) =>
@@ -124,22 +151,43 @@ export async function startGroupSyncProxy(
         internal.set(id, resolve);
         broker.write(writeFetchRequest(request, id));
       });
-    const fill = async (frame: Buffer, request: FetchRequest): Promise<Buffer> => {
+    /** The answer with the following batches appended; `final`: it has records or an error (no use waiting). */
+    const fill = async (frame: Buffer, request: FetchRequest): Promise<{ frame: Buffer; final: boolean }> => {
       try {
         const first = readFetchResponse(frame, request.apiVersion);
-        const before = first.topics.flatMap((t) => t.partitions).map((p) => p.records?.length ?? 0);
-        if (!before.some((n) => n > 0)) return frame;
+        const partitions = first.topics.flatMap((t) => t.partitions);
+        const before = partitions.map((p) => p.records?.length ?? 0);
+        const failed = first.errorCode !== 0 || partitions.some((p) => p.errorCode !== 0);
+        if (!before.some((n) => n > 0)) return { frame, final: failed };
         await completeFetch(request, first, async (more) => {
           const answer = await fetchMore(more);
           return answer && readFetchResponse(answer, request.apiVersion);
         });
         const after = first.topics.flatMap((t) => t.partitions).map((p) => p.records?.length ?? 0);
-        if (after.every((n, i) => n === before[i])) return frame;
+        if (after.every((n, i) => n === before[i])) return { frame, final: true };
         stats.filledFetches++;
-        return writeFetchResponse(first, request.apiVersion);
+        return { frame: writeFetchResponse(first, request.apiVersion), final: true };
       } catch {
         // A layout this proxy does not read: the mock's answer as it is.
-        return frame;
+        return { frame, final: true };
+      }
+    };
+    /** A client's Fetch, long-polled: asked with MaxWait 0 until data, an error, or its MaxWait passed. */
+    const longPoll = async (request: FetchRequest, correlationId: number): Promise<void> => {
+      const deadline = Date.now() + request.maxWait;
+      const now = { ...request, maxWait: 0 };
+      for (;;) {
+        const seen = produced;
+        const answer = await fetchMore(now);
+        if (!answer) return; // the broker connection closed, and the client's with it
+        const { frame, final } = await fill(answer, request);
+        if (final || Date.now() >= deadline) {
+          frame.writeInt32BE(correlationId, 4);
+          if (!client.destroyed) client.write(frame);
+          return;
+        }
+        // NOTE: a Produce acknowledged while this Fetch was out may have come after the mock read the log.
+        if (produced === seen) await sleep(deadline - Date.now());
       }
     };
     client.pause();
@@ -155,6 +203,11 @@ export async function startGroupSyncProxy(
         } catch {
           // Not the layout expected: its answer passes unchanged.
         }
+      }
+      if (request.fetch) {
+        const { fetch, correlationId } = request;
+        queue = queue.then(() => void longPoll(fetch, correlationId));
+        return;
       }
       pending.set(request.correlationId, request);
       queue = queue.then(async () => {
@@ -173,12 +226,9 @@ export async function startGroupSyncProxy(
       }
       const request = pending.get(correlationId);
       pending.delete(correlationId);
-      if (request?.fetch) {
-        void fill(frame, request.fetch).then((answer) => client.destroyed || client.write(answer));
-        return;
-      }
       if (request) rewriteResponse(frame, request);
       client.write(frame);
+      if (request?.apiKey === API.produce) wakeAll();
     });
   };
 
@@ -313,6 +363,9 @@ export async function startGroupSyncProxy(
     get filledFetches() {
       return stats.filledFetches;
     },
+    get waitingFetches() {
+      return sleepers.size;
+    },
     down: (id) => closeListener(indexOf(id)),
     up: async (id) => {
       const index = indexOf(id);
@@ -320,6 +373,7 @@ export async function startGroupSyncProxy(
     },
     close: async () => {
       for (const generation of generations.values()) generation.release?.();
+      for (const wake of [...sleepers]) wake();
       await Promise.all(listeners.map((_, i) => closeListener(i)));
     },
   };

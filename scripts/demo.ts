@@ -28,7 +28,7 @@ const LEASE_TTL_MS = process.env.LEASE_TTL_MS ?? '3000';
 const REPLICAS = 3;
 
 const PUBLISHED = 'change_stream_events_published_total{stream="shop.orders"}';
-const HANDLED = 'change_stream_handler_events_total{handler="orders.read-models",outcome="success"}';
+const HANDLED = 'change_stream_consumer_messages_total{group="orders-read-models"}';
 const time = (ms: number) => new Date(ms).toISOString().slice(11, 23);
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -135,7 +135,7 @@ async function main(): Promise<number> {
       `published: ${published} events to Kafka (at least once: a new leader republishes what the old one had not checkpointed)`,
     );
     say(
-      `handled:   ${handled} events through completed handler runs (a run undone by a crash or a racing worker runs again; the processed-event marker keeps each effect single)`,
+      `handled:   ${handled} messages completed by the workers (a message redelivered after a crash or a rebalance counts again; the processed-event marker keeps each effect single)`,
     );
     say(
       `read models: ${result.orders} orders, ${result.views} order_views, ${result.customers} customers in customer_stats`,

@@ -170,6 +170,7 @@ describe('ChangeEventConsumer', () => {
     ]);
     expect(resolved).toEqual(['1', '2', '3', '4', '5']);
     expect(payload.commitOffsetsIfNecessary).toHaveBeenCalledTimes(3);
+    expect(s.worker.status().completedMessages).toBe(5);
   });
 
   it('stops the batch at an incomplete message without resolving it', async () => {
@@ -182,6 +183,7 @@ describe('ChangeEventConsumer', () => {
     await eachBatch(payload);
     expect(s.dispatch).toHaveBeenCalledTimes(2);
     expect(resolved).toEqual(['1']);
+    expect(s.worker.status().completedMessages).toBe(1);
   });
 
   it('stops taking messages when kafkajs stops or the partition went stale', async () => {

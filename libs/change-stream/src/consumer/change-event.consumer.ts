@@ -24,6 +24,12 @@ export interface ConsumerStatus {
   topics: string[];
   /** Partitions assigned at the last group join, by topic. */
   assignment: IMemberAssignment;
+  /**
+   * Messages every handler is done with (applied, skipped as duplicate or filtered, or
+   * dead-lettered), whose offsets were resolved, since start. Each message counts once per delivery,
+   * however often a handler ran for it.
+   */
+  completedMessages: number;
   /** Messages whose effects committed in a shared transaction (`worker.batchSize`), since start. */
   sharedMessages: number;
   /**
@@ -53,6 +59,7 @@ export class ChangeEventConsumer implements OnApplicationBootstrap, BeforeApplic
   private state: ConsumerStatus['state'] = 'off';
   private assignment: IMemberAssignment = {};
   private readonly sizings = new Map<string, BatchSizing>();
+  private completedMessages = 0;
   private sharedMessages = 0;
   private sharedFallBacks = 0;
 
@@ -71,6 +78,7 @@ export class ChangeEventConsumer implements OnApplicationBootstrap, BeforeApplic
       groupId: this.options.worker.groupId,
       topics: this.registry.topics(),
       assignment: this.assignment,
+      completedMessages: this.completedMessages,
       sharedMessages: this.sharedMessages,
       sharedFallBacks: this.sharedFallBacks,
     };
@@ -170,6 +178,7 @@ export class ChangeEventConsumer implements OnApplicationBootstrap, BeforeApplic
         if (!report.complete) break;
         resolveOffset(chunk[done++].offset);
       }
+      this.completedMessages += done;
       // NOTE: a heartbeat failed during the handlers (usually a rebalance): the effects are durable and their
       // offsets resolved; kafkajs commits what it can and rejoins, and a repeat is skipped by its marker.
       if (heartbeatError) throw heartbeatError;

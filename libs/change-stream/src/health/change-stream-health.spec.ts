@@ -29,6 +29,7 @@ function report(
       groupId: 'g',
       topics: ['cdc.shop.orders'],
       assignment: { 'cdc.shop.orders': [0, 1] },
+      completedMessages: 0,
       sharedMessages: 0,
       sharedFallBacks: 0,
     },

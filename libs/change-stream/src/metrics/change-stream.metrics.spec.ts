@@ -39,6 +39,7 @@ function setup(oplog: ChangeStreamReport['oplog'] = { first: new Date(AT.getTime
         groupId: 'g',
         topics: ['t'],
         assignment: { t: [0, 1, 2] },
+        completedMessages: 840,
         sharedMessages: 420,
         sharedFallBacks: 2,
       },
@@ -79,8 +80,9 @@ describe('ChangeStreamMetrics', () => {
     expect(await value('change_stream_consumer_assigned_partitions{group="g"}')).toBe(3);
   });
 
-  it("counts the worker's shared transactions: messages committed in them, and fall-backs", async () => {
+  it("counts the worker's messages, its shared transactions' messages, and fall-backs", async () => {
     const { value } = setup();
+    expect(await value('change_stream_consumer_messages_total{group="g"}')).toBe(840);
     expect(await value('change_stream_consumer_shared_messages_total{group="g"}')).toBe(420);
     expect(await value('change_stream_consumer_shared_fallbacks_total{group="g"}')).toBe(2);
   });

@@ -220,6 +220,11 @@ export class ChangeStreamMetrics {
         },
       });
     consumerCounter(
+      'consumer_messages_total',
+      'Messages every handler is done with (applied, duplicate, filtered or dead-lettered), counted once per delivery.',
+      (c) => c.completedMessages,
+    );
+    consumerCounter(
       'consumer_shared_messages_total',
       'Messages whose effects committed in a shared transaction (worker.batchSize).',
       (c) => c.sharedMessages,

@@ -42,6 +42,7 @@ export const LEASE_TTL_MS = Number(process.env.BENCH_LEASE_TTL_MS ?? 3_000);
 /** Metric series of the example service. */
 export const PUBLISHED = 'change_stream_events_published_total{stream="shop.orders"}';
 export const HANDLED = 'change_stream_consumer_messages_total{group="orders-read-models"}';
+export const SHARED_FALLBACKS = 'change_stream_consumer_shared_fallbacks_total{group="orders-read-models"}';
 
 /** What the parts print on their own and the report collects. */
 export type Log = (line: string) => void;

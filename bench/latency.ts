@@ -27,6 +27,7 @@ import type { Replica } from '../test/support/replicas';
 import { waitFor } from '../test/support/wait';
 import {
   HANDLED,
+  SHARED_FALLBACKS,
   LEASE_TTL_MS,
   ORDER_BYTES,
   OrderWriter,
@@ -76,6 +77,8 @@ interface Phase {
   appliedRate: number;
   /** Published minus applied at the end of the measured window. */
   backlogAtEnd: number;
+  /** Shared transactions that fell back to one transaction per message during the window (write conflicts between partitions). */
+  fallbacks: number;
   drainSeconds: number | null;
   /** CPU share (% of one core) of each process during the measured window. */
   cpu: Record<string, number>;
@@ -185,6 +188,8 @@ async function runPhase(
   const [listener, ...workers] = replicas;
   const handled = async () =>
     (await Promise.all(workers.map((w) => w.metric(HANDLED)))).reduce((a, b) => a + b, 0);
+  const fallbacks = async () =>
+    (await Promise.all(workers.map((w) => w.metric(SHARED_FALLBACKS)))).reduce((a, b) => a + b, 0);
   const handledBefore = await handled();
   const phaseStart = new Date();
   const writer = new OrderWriter(OrderWriter.collection(client), rate).start();
@@ -192,13 +197,18 @@ async function runPhase(
   await sleep(warmup * 1000);
   const from = writer.count;
   const handledAtStart = await handled();
+  const fallbacksAtStart = await fallbacks();
   const cpuAtStart = cpuSeconds(pids);
   const windowStart = performance.now();
   await sleep(seconds * 1000);
   const to = writer.count;
   const windowSeconds = since(windowStart);
   const cpuAtEnd = cpuSeconds(pids);
-  const [publishedAtEnd, handledAtEnd] = await Promise.all([listener.metric(PUBLISHED), handled()]);
+  const [publishedAtEnd, handledAtEnd, fallbacksAtEnd] = await Promise.all([
+    listener.metric(PUBLISHED),
+    handled(),
+    fallbacks(),
+  ]);
   await writer.stop();
   const measured = writer.written.slice(from, to);
   const stopTime = Date.now();
@@ -240,6 +250,7 @@ async function runPhase(
     unappliedAtLeast: notApplied ? cutoffAt - lastUnapplied : 0,
     appliedRate: (handledAtEnd - handledAtStart) / windowSeconds,
     backlogAtEnd: publishedAtEnd - handledAtEnd,
+    fallbacks: fallbacksAtEnd - fallbacksAtStart,
     drainSeconds,
     cpu,
     workerCpuPerEvent:
@@ -337,6 +348,10 @@ function report(
         Object.entries(phase.cpu)
           .map(([name, share]) => `${name} ${share.toFixed(0)}%`)
           .join(', ') + `; worker CPU per applied event ${phase.workerCpuPerEvent.toFixed(1)} ms`,
+      ],
+      [
+        `${at}: shared transactions that fell back to one per message (write conflicts between partitions)`,
+        String(phase.fallbacks),
       ],
     );
     if (phase.failedWrites) figures.push([`${at}: failed writes`, String(phase.failedWrites)]);

@@ -1,6 +1,7 @@
 /**
  * One worker replica of the example service alone: how many order events per second it applies
- * (exactly-once transaction: marker insert, view read, view replace, stats update, commit), and what
+ * (exactly-once transaction: marker insertMany, then the read-models batch handler's views find,
+ * views bulkWrite and stats bulkWrite, then the commit), and what
  * each event costs in CPU, in the worker process and in the MongoDB stand-in (its own process).
  *
  * The orders topic is pre-filled with `--events` insert events of new orders (as the relay would

@@ -5,7 +5,7 @@
  */
 import { Kafka, type EachBatchPayload } from 'kafkajs';
 import { waitFor } from '../../support/wait';
-import { nextOffsetOf } from './fetch-completion';
+import { nextOffsetOf, readFetchRequest, writeFetchRequest, type FetchRequest } from './fetch-completion';
 import { startKafkaStandin, TEST_CONSUMER_SETTINGS, TEST_KAFKA_SETTINGS, type KafkaStandin } from './harness';
 
 const TOPIC = 'fill';
@@ -124,5 +124,43 @@ describe('nextOffsetOf', () => {
     const records = Buffer.concat([batch(10n, 2), batch(13n, 4), batch(18n, 0).subarray(0, 30)]);
     expect(nextOffsetOf(records)).toBe(18n);
     expect(nextOffsetOf(Buffer.alloc(0))).toBeUndefined();
+  });
+});
+
+describe('Fetch request codec', () => {
+  const request = (apiVersion: number): FetchRequest => ({
+    apiVersion,
+    clientId: 'c',
+    replicaId: -1,
+    maxWait: 100,
+    minBytes: 1,
+    maxBytes: 1 << 20,
+    isolationLevel: 1,
+    topics: [
+      {
+        topic: 't',
+        partitions: [
+          {
+            partition: 2,
+            currentLeaderEpoch: apiVersion >= 9 ? 7 : -1,
+            fetchOffset: 42n,
+            logStartOffset: apiVersion >= 5 ? 3n : -1n,
+            maxBytes: 1000,
+          },
+        ],
+      },
+    ],
+  });
+
+  it.each([4, 7, 11])('reads back what it writes (version %i)', (version) => {
+    expect(readFetchRequest(writeFetchRequest(request(version), 9))).toEqual(request(version));
+  });
+
+  it('leaves alone a Fetch of an incremental fetch session, and versions it does not know', () => {
+    const frame = writeFetchRequest(request(11), 9);
+    const sessionAt = 4 + 2 + 2 + 4 + 2 + 1 + 4 * 4 + 1; // size, api, version, correlation, client id "c", four int32s, isolation
+    frame.writeInt32BE(5, sessionAt);
+    expect(readFetchRequest(frame)).toBeUndefined();
+    expect(readFetchRequest(writeFetchRequest({ ...request(4), apiVersion: 3 }, 9))).toBeUndefined();
   });
 });

@@ -11,7 +11,8 @@
  * The group-sync proxy calls {@link completeFetch} with each Fetch answer that carried records: it
  * asks the mock for the following batches (Fetch requests of its own, MaxWait 0, only the partitions
  * that can take more) and appends them, within the same limits a broker applies, before the answer
- * goes to the client. Versions 4 to 11 (the non-flexible ones kafkajs uses); others pass unchanged.
+ * goes to the client. Versions 4 to 11 (the non-flexible ones kafkajs uses), without a fetch session;
+ * others pass unchanged.
  */
 
 /** Fetch request versions this module reads and writes. */
@@ -74,7 +75,9 @@ export function readFetchRequest(frame: Buffer): FetchRequest | undefined {
     isolationLevel: r.int8(),
     topics: [],
   };
-  if (apiVersion >= 7) r.skip(8); // session id, session epoch
+  // NOTE: a Fetch in an incremental fetch session (KIP-227) names only changed partitions; kafkajs
+  // never opens one (session id 0, epoch -1). Anything else passes unchanged.
+  if (apiVersion >= 7 && (r.int32() !== 0 || r.int32() !== -1)) return undefined;
   for (let t = r.int32(); t > 0; t--) {
     const topic = r.string() ?? '';
     const partitions: FetchPartitionRequest[] = [];

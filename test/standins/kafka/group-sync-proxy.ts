@@ -39,6 +39,7 @@ import {
   writeFetchResponse,
   type FetchRequest,
 } from './fetch-completion';
+import { Reader } from './kafka-wire';
 
 const API = { produce: 0, fetch: 1, metadata: 3, findCoordinator: 10, joinGroup: 11, syncGroup: 14 } as const;
 const INVALID_REQUEST = 42;
@@ -423,42 +424,4 @@ function frames(socket: Socket, onFrame: (frame: Buffer) => void): void {
       buffered = buffered.subarray(4 + size);
     }
   });
-}
-
-/** Reads big-endian Kafka primitives (non-flexible versions). */
-class Reader {
-  constructor(
-    private readonly buffer: Buffer,
-    public offset: number,
-  ) {}
-
-  skip(n: number): void {
-    this.offset += n;
-    if (this.offset > this.buffer.length) throw new RangeError('past the end');
-  }
-
-  int16(): number {
-    const value = this.buffer.readInt16BE(this.offset);
-    this.offset += 2;
-    return value;
-  }
-
-  int32(): number {
-    const value = this.buffer.readInt32BE(this.offset);
-    this.offset += 4;
-    return value;
-  }
-
-  string(): string | null {
-    const length = this.int16();
-    if (length < 0) return null;
-    const value = this.buffer.toString('utf8', this.offset, this.offset + length);
-    this.skip(length);
-    return value;
-  }
-
-  bytes(): void {
-    const length = this.int32();
-    if (length > 0) this.skip(length);
-  }
 }

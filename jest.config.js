@@ -22,7 +22,10 @@ module.exports = {
     '^nest-change-stream$': '<rootDir>/libs/change-stream/src',
   },
   testTimeout: 60000,
-  // Integration specs start real processes (redis-server, the stand-ins); two workers fit the 2-core machines.
+  // One real Kafka broker for the run, shared by the test files (test/support/jest-kafka.ts).
+  globalSetup: '<rootDir>/test/support/jest-global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/jest-global-teardown.ts',
+  // Integration specs start real processes (redis-server, Kafka, the MongoDB stand-in); two workers fit 2 cores.
   maxWorkers: 2,
   reporters: ['default', '<rootDir>/test/support/totals-reporter.js'],
 };

@@ -13,7 +13,8 @@ import {
 const APP_NAME = 'listener-under-test';
 
 describe('listener: faults and policies', () => {
-  const ground = useGround({ mongo: true, kafka: true });
+  // A broker of this file's own: one test kills it.
+  const ground = useGround({ mongo: true, kafka: { dedicated: true } });
   let mongo: MongoClient;
   let listener: ListenerApp | undefined;
   let reader: TopicReader | undefined;
@@ -180,7 +181,7 @@ describe('listener: faults and policies', () => {
       { what: 'first events checkpointed' },
     );
 
-    await kafka.brokerDown(1);
+    await kafka.kill(1);
     try {
       await insert(db, 5, 300);
       await waitFor(() => stream().inFlightEvents === 50, { what: 'the in-flight bound to be reached' });
@@ -195,7 +196,7 @@ describe('listener: faults and policies', () => {
       expect(stream().eventsPublished).toBeLessThan(300);
       expect((await readCheckpoint(mongo, `${db}.orders`))?.resumeToken?._data).toBe(stuck);
     } finally {
-      await kafka.brokerUp(1);
+      await kafka.restart(1);
     }
     await read(db);
     await reader!.waitFor(() => allOf(reader!, 0, 300), 'all 300 inserts after Kafka came back', 60_000);

@@ -3,7 +3,7 @@ import type { MongoClient } from 'mongodb';
 import { CHANGE_EVENT_HEADERS as H } from 'nest-change-stream';
 import { uniqueName, useGround } from '../support/ground';
 import { ChangeStreamConnections } from '../../libs/change-stream/src/connections/change-stream-connections';
-import { TEST_KAFKA_SETTINGS } from '../standins/kafka/harness';
+import { TEST_KAFKA_SETTINGS } from '../kafka-broker/clients';
 import { waitFor } from '../support/wait';
 import {
   connectMongo,

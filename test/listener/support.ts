@@ -14,7 +14,7 @@ import {
   decodeChangeEvent,
   type ChangeStreamModuleOptions,
 } from 'nest-change-stream';
-import { TEST_CONSUMER_SETTINGS, TEST_KAFKA_SETTINGS } from '../standins/kafka/harness';
+import { subscribeFromBeginning, TEST_CONSUMER_SETTINGS, TEST_KAFKA_SETTINGS } from '../kafka-broker/clients';
 import { uniqueName, type Ground } from '../support/ground';
 import { waitFor } from '../support/wait';
 
@@ -89,7 +89,7 @@ export class TopicReader {
     const consumer = kafka.consumer({ ...TEST_CONSUMER_SETTINGS, groupId: uniqueName('reader') });
     this.consumer = consumer;
     await consumer.connect();
-    await consumer.subscribe({ topics: this.topics, fromBeginning: true });
+    await subscribeFromBeginning(consumer, this.topics);
     await consumer.run({
       eachMessage: async ({ topic, partition, message }) =>
         void this.messages.push(decode(topic, partition, message)),

@@ -1,30 +1,35 @@
 /**
  * The one entry for integration tests: hands each test { mongoUrl, kafkaBrokers, redisUrls }.
  * From the environment when MONGO_URL / KAFKA_BROKERS / REDIS_URL(S) are set (real servers, e.g.
- * docker-compose), otherwise from stand-ins it starts: the MongoDB wire stand-in, librdkafka's mock
- * Kafka cluster, and real redis-server processes. Everything it started is stopped by `stop()`,
- * which `useGround` calls in afterAll even when a test failed.
+ * docker-compose), otherwise from servers it starts: the MongoDB wire stand-in, real Apache Kafka
+ * (test/kafka-broker), and real redis-server processes. Everything it started is stopped by
+ * `stop()`, which `useGround` calls in afterAll even when a test failed.
+ *
+ * Kafka: test files share the one broker the jest run started (test/support/jest-kafka.ts), with
+ * unique topic and group names per test. A test that injects broker faults, or needs 3 brokers,
+ * asks for a cluster of its own (`kafka: { dedicated: true }`).
  */
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
-import { startKafkaStandin, type KafkaStandin } from '../standins/kafka/harness';
+import { startKafka, type KafkaCluster, type KafkaTopic } from '../kafka-broker/cluster';
 import { startMongoStandin, type MongoStandin } from '../standins/mongo/harness';
 import { startRedis, stopRedis, type RedisInstance } from './redis';
 
 export interface GroundOptions {
   /** Start (or use) MongoDB. Options apply to the stand-in only. Default: true. */
   mongo?: boolean | { oplogMaxEntries?: number; oplogMaxBytes?: number; noopIntervalMs?: number };
-  /** Start (or use) Kafka with these topics. Default: true, one broker. */
+  /** Use Kafka, with these topics created. Default: true, the run's shared broker. */
   kafka?:
     | boolean
     | {
+        /** Nodes of a dedicated cluster (implies `dedicated` when above 1). */
         brokers?: number;
-        topics?: Array<{ name: string; partitions: number }>;
+        topics?: KafkaTopic[];
         /**
-         * Reach the stand-in through its group-sync proxy (see KafkaStandinOptions.groupSyncProxy), so
-         * members that join a running group are not failed by the mock coordinator. Default: true.
+         * Start a cluster of this test's own, even when KAFKA_BROKERS names one: for tests that kill,
+         * stop or pause a broker (see `Ground.kafka`). Default: false.
          */
-        groupSyncProxy?: boolean;
+        dedicated?: boolean;
       };
   /** Number of Redis instances (3 for a Redlock quorum). Default: 0. */
   redis?: number;
@@ -34,13 +39,17 @@ export interface Ground {
   mongoUrl: string;
   kafkaBrokers: string[];
   redisUrls: string[];
-  /** The stand-ins, when they were started (undefined against real servers): fault injection lives here. */
+  /** The MongoDB stand-in, when it was started (undefined against a real server): its fault injection. */
   mongo?: MongoStandin;
-  kafka?: KafkaStandin;
+  /**
+   * The Kafka cluster the ground started, with its fault controls (kill, stop, pause, resume,
+   * restart): always with `dedicated`, and outside a jest run whenever KAFKA_BROKERS is unset.
+   */
+  kafka?: KafkaCluster;
   redis: RedisInstance[];
   /** True where the environment named a real server. */
   real: { mongo: boolean; kafka: boolean; redis: boolean };
-  /** Creates a topic with this many partitions, on the stand-in or on a real cluster. */
+  /** Creates a topic with this many partitions, and waits for its leaders. */
   createTopic(name: string, partitions: number): Promise<void>;
   stop(): Promise<void>;
 }
@@ -55,6 +64,9 @@ const envList = (value: string | undefined): string[] =>
     .split(',')
     .map((part) => part.trim())
     .filter(Boolean);
+
+/** Set by the jest run's global setup to the broker all test files share (see jest-kafka.ts). */
+export const SHARED_KAFKA_ENV = 'TEST_GROUND_KAFKA_BROKERS';
 
 export function groundFromEnv(env: NodeJS.ProcessEnv = process.env) {
   return {
@@ -83,14 +95,11 @@ export async function startGround(options: GroundOptions = {}): Promise<Ground> 
     }
 
     const kafkaOptions = typeof options.kafka === 'object' ? options.kafka : {};
-    let kafka: KafkaStandin | undefined;
-    let kafkaBrokers = env.kafkaBrokers;
-    if (options.kafka !== false && kafkaBrokers.length === 0) {
-      kafka = await startKafkaStandin({
-        brokers: kafkaOptions.brokers ?? 1,
-        topics: kafkaOptions.topics ?? [],
-        groupSyncProxy: kafkaOptions.groupSyncProxy ?? true,
-      });
+    const dedicated = !!kafkaOptions.dedicated || (kafkaOptions.brokers ?? 1) > 1;
+    let kafka: KafkaCluster | undefined;
+    let kafkaBrokers = env.kafkaBrokers.length ? env.kafkaBrokers : envList(process.env[SHARED_KAFKA_ENV]);
+    if (options.kafka !== false && (dedicated || kafkaBrokers.length === 0)) {
+      kafka = await startKafka({ brokers: kafkaOptions.brokers ?? 1, topics: kafkaOptions.topics });
       stops.push(() => kafka!.stop());
       kafkaBrokers = kafka.brokers;
     }
@@ -104,7 +113,7 @@ export async function startGround(options: GroundOptions = {}): Promise<Ground> 
     }
 
     const createTopic = async (name: string, partitions: number) => {
-      if (kafka) return kafka.createTopic(name, partitions);
+      if (kafka) return kafka.createTopic({ name, partitions });
       const admin = new Kafka({ brokers: kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
       await admin.connect();
       try {
@@ -127,7 +136,11 @@ export async function startGround(options: GroundOptions = {}): Promise<Ground> 
       mongo,
       kafka,
       redis,
-      real: { mongo: !!env.mongoUrl, kafka: env.kafkaBrokers.length > 0, redis: env.redisUrls.length > 0 },
+      real: {
+        mongo: !!env.mongoUrl,
+        kafka: !kafka && env.kafkaBrokers.length > 0,
+        redis: env.redisUrls.length > 0,
+      },
       createTopic,
       stop,
     };

@@ -1,5 +1,5 @@
 /**
- * `npm run demo`: the whole job in one command. Starts the servers once (the embedded stand-ins, or
+ * `npm run demo`: the whole job in one command. Starts the servers once (embedded: the MongoDB stand-in, Apache Kafka, Redis; or
  * MONGO_URL / KAFKA_BROKERS / REDIS_URL(S) when set), three replicas of the orders service as
  * separate processes (APP_ROLE=all), writes a stream of orders and status changes through the API,
  * SIGKILLs the leader midway, and prints who led, when the failover happened and how long it took,
@@ -45,17 +45,18 @@ async function main(): Promise<number> {
       KAFKA_BROKERS: servers.kafkaBrokers.join(','),
       REDIS_URLS: servers.redisUrls.join(','),
       LEASE_TTL_MS,
-      // NOTE: the replicas see KAFKA_BROKERS set; tell them to use the short group timings the embedded Kafka needs.
+      // NOTE: the replicas see KAFKA_BROKERS set; give them the demo's short group timings on the embedded Kafka.
       ...(servers.embedded.kafka && !process.env.KAFKA_SESSION_TIMEOUT_MS
         ? { KAFKA_SESSION_TIMEOUT_MS: '6000' }
         : {}),
     };
+    const kafka = servers.kafkaVersion
+      ? `Apache Kafka ${servers.kafkaVersion} (embedded)`
+      : 'Kafka (external)';
     say(
-      `servers: MongoDB ${servers.mongoUrl}, Kafka ${servers.kafkaBrokers.join(',')}, Redis ${servers.redisUrls.join(',')}`,
+      `servers: MongoDB ${servers.mongoUrl}, ${kafka} ${servers.kafkaBrokers.join(',')}, Redis ${servers.redisUrls.join(',')}`,
     );
     say(`starting ${REPLICAS} replicas (APP_ROLE=all, lease TTL ${LEASE_TTL_MS} ms); logs in ${logDir}`);
-    // NOTE: started together, so they join the consumer group in one rebalance (the embedded Kafka's
-    // coordinator fails a member that joins a running group later).
     for (let i = 0; i < REPLICAS; i++)
       replicas.push(await startReplica(`replica-${i + 1}`, childEnv, logDir));
     await waitFor(

@@ -6,15 +6,17 @@ export interface ResolvedServers {
   mongoUrl: string;
   kafkaBrokers: string[];
   redisUrls: string[];
-  /** Which servers are the embedded stand-ins (for the log and /health). */
+  /** Which servers were started here, embedded (for the log and /health). */
   embedded: { mongo: boolean; kafka: boolean; redis: boolean };
+  /** Apache Kafka's version when the embedded broker runs (undefined for an external cluster). */
+  kafkaVersion?: string;
   stop(): Promise<void>;
 }
 
 /**
- * Uses the servers the environment names; starts embedded stand-ins for the ones it does not
- * (MongoDB wire stand-in, librdkafka's mock Kafka cluster, a redis-server process). The stand-ins
- * live under test/standins and are loaded only when needed: the library never depends on them.
+ * Uses the servers the environment names; starts embedded ones for those it does not (the MongoDB
+ * wire stand-in, a real Apache Kafka broker, a redis-server process). They live under test/ and are
+ * loaded only when needed: the library never depends on them.
  */
 export async function resolveServers(
   env: ServiceEnvironment,
@@ -35,13 +37,13 @@ export async function resolveServers(
       mongoUrl = mongo.url;
     }
     let kafkaBrokers = env.kafkaBrokers;
+    let kafkaVersion: string | undefined;
     if (kafkaBrokers.length === 0) {
-      const { startKafkaStandin } = await import('../../test/standins/kafka/harness');
-      // NOTE: behind the group-sync proxy: replicas of one worker group start together, and the mock
-      // coordinator would fail a member whose SyncGroup arrives after the leader's (kafkajs stops for good).
-      const kafka = await startKafkaStandin({ brokers: 1, topics, groupSyncProxy: true });
+      const { startKafka } = await import('../../test/kafka-broker/cluster');
+      const kafka = await startKafka({ brokers: 1, topics });
       stops.push(() => kafka.stop());
       kafkaBrokers = kafka.brokers;
+      kafkaVersion = kafka.version;
     }
     let redisUrls = env.redisUrls;
     if (redisUrls.length === 0) {
@@ -56,11 +58,17 @@ export async function resolveServers(
       redis: env.redisUrls.length === 0,
     };
     const describe = (name: string, isEmbedded: boolean, where: string) =>
-      `${name}: ${isEmbedded ? 'embedded stand-in' : 'external'} at ${where}`;
-    logger.log(describe('MongoDB', embedded.mongo, mongoUrl));
-    logger.log(describe('Kafka', embedded.kafka, kafkaBrokers.join(',')));
+      `${name}: ${isEmbedded ? 'embedded' : 'external'} at ${where}`;
+    logger.log(describe('MongoDB (wire stand-in)', embedded.mongo, mongoUrl));
+    logger.log(
+      describe(
+        kafkaVersion ? `Apache Kafka ${kafkaVersion}` : 'Kafka',
+        embedded.kafka,
+        kafkaBrokers.join(','),
+      ),
+    );
     logger.log(describe('Redis', embedded.redis, redisUrls.join(',')));
-    return { mongoUrl, kafkaBrokers, redisUrls, embedded, stop };
+    return { mongoUrl, kafkaBrokers, redisUrls, embedded, kafkaVersion, stop };
   } catch (error) {
     await stop();
     throw error;

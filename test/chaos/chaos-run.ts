@@ -19,7 +19,7 @@ import { DEFAULTS } from 'nest-change-stream';
 import { ORDERS_TOPIC } from '../../src/config/change-stream.config';
 import { SHOP_DB } from '../../src/orders/order.schema';
 import { seededRandom } from '../e2e/orders-client';
-import { startGround, type Ground } from '../support/ground';
+import { groundFromEnv, startGround, type Ground } from '../support/ground';
 import { waitFor } from '../support/wait';
 import {
   FAULT_KINDS,
@@ -108,8 +108,6 @@ export interface ChaosResult {
   replicasStarted: number;
   /** Replicas the liveness probe restarted (not faults of the plan: replicas that stayed unhealthy). */
   livenessRestarts: LivenessRestart[];
-  /** The Kafka stand-in's group-sync proxy: leader SyncGroups held for a late follower, INVALID_REQUESTs rewritten. */
-  groupSync?: { held: number; rewrites: number };
   logDir: string;
   servers: string;
 }
@@ -156,17 +154,17 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   let theWriter: ChaosWriter | undefined;
   const clients: MongoClient[] = [];
   try {
-    // NOTE: the Kafka stand-in behind its group-sync proxy: replicas restarted by the run join a running group.
+    // NOTE: a broker of the run's own (its fault kills it), unless KAFKA_BROKERS names a cluster.
     ground = await startGround({
       mongo: { oplogMaxEntries: Math.max(100_000, options.changes * 20) },
-      kafka: { brokers: 1, topics: [ORDERS_TOPIC] },
+      kafka: { topics: [ORDERS_TOPIC], dedicated: groundFromEnv().kafkaBrokers.length === 0 },
       redis: 1,
     });
-    const where = (real: boolean) => (real ? 'real server' : 'stand-in');
+    const kafka = ground.kafka ? `Apache Kafka ${ground.kafka.version}, started here` : 'real server';
     result.servers = [
-      `MongoDB ${ground.mongoUrl} (${where(ground.real.mongo)})`,
-      `Kafka ${ground.kafkaBrokers.join(',')} (${where(ground.real.kafka)})`,
-      `Redis ${ground.redisUrls.join(',')} (${where(ground.real.redis)})`,
+      `MongoDB ${ground.mongoUrl} (${ground.real.mongo ? 'real server' : 'stand-in'})`,
+      `Kafka ${ground.kafkaBrokers.join(',')} (${kafka})`,
+      `Redis ${ground.redisUrls.join(',')} (${ground.real.redis ? 'real server' : 'started here'})`,
     ].join('; ');
     log(`servers: ${result.servers}`);
 
@@ -371,8 +369,6 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     result.writes = theWriter?.counts;
     result.eventsWritten = theWriter?.written ?? 0;
     result.replicasStarted = pool?.startedCount ?? 0;
-    const sync = ground?.kafka?.groupSync;
-    if (sync) result.groupSync = { held: sync.held, rewrites: sync.rewrites };
     await pool?.stopAll();
     for (const client of clients) await client.close().catch(() => undefined);
     await ground?.stop().catch(() => undefined);

@@ -33,7 +33,7 @@ export function skipReason(kind: FaultKind, ground: Ground): string | null {
   const server = NEEDS[kind];
   if (!server || !ground.real[server]) return null;
   const variable = { mongo: 'MONGO_URL', kafka: 'KAFKA_BROKERS', redis: 'REDIS_URL(S)' }[server];
-  return `${variable} names a real server: only a stand-in can be faulted here`;
+  return `${variable} names a server of its own: only servers the run started can be faulted`;
 }
 
 /** One planned fault: its kind and the write position (change events written) it waits for. */
@@ -117,11 +117,15 @@ export async function inject(kind: FaultKind, ctx: FaultContext, injected: () =>
     }
     case 'kafka-broker-down': {
       const ms = Math.round(1_500 + ctx.random() * 3_000);
-      await ctx.ground.kafka!.brokerDown(1);
+      const since = Date.now();
+      await ctx.ground.kafka!.kill(1);
       injected();
       await hold(ms);
-      await ctx.ground.kafka!.brokerUp(1);
-      return { ...base, detail: `broker 1 (of 1) down for ${ms} ms` };
+      await ctx.ground.kafka!.restart(1);
+      return {
+        ...base,
+        detail: `broker 1 (of 1) SIGKILLed, restarted after ${ms} ms, answering after ${Date.now() - since} ms`,
+      };
     }
     case 'redis-restart': {
       const before = (await ctx.pool.leaders())[0];

@@ -19,11 +19,6 @@ export function summary(result: ChaosResult): string[] {
     `longest failover:  ${result.longestFailoverMs === null ? 'n/a (no leader fault)' : `${result.longestFailoverMs} ms to a new leader on /health${result.longestTakeoverMs === null ? '' : ` (new epochs taken after at most ${result.longestTakeoverMs} ms)`}`}`,
     `processed markers: ${result.verdict?.markers ?? 'not counted (shared MongoDB)'}`,
     `replicas started:  ${result.replicasStarted}; writes took ${(result.writeMs / 1000).toFixed(1)} s, the whole run ${(result.totalMs / 1000).toFixed(1)} s`,
-    ...(result.groupSync
-      ? [
-          `kafka group sync:  ${result.groupSync.held} leader SyncGroup(s) held for a late follower, ${result.groupSync.rewrites} INVALID_REQUEST(s) rewritten (stand-in proxy)`,
-        ]
-      : []),
     `replica logs:      ${result.logDir}`,
   ];
   if (result.mismatchCount)

@@ -2,9 +2,9 @@
  * Shared pieces of the benchmark parts (bench/report.ts runs them all):
  *
  * - the servers: the MongoDB stand-in in its own process (as a real mongod would be, so its work does
- *   not share the measuring process's event loop), the Kafka stand-in started here (so a part can take
- *   its broker down) and a redis-server; or the real servers named by MONGO_URL / KAFKA_BROKERS /
- *   REDIS_URL(S);
+ *   not share the measuring process's event loop), one Apache Kafka broker started here
+ *   (test/kafka-broker; so a part can kill and restart it) and a redis-server; or the servers named
+ *   by MONGO_URL / KAFKA_BROKERS / REDIS_URL(S);
  * - replicas of the example orders service (test/support/replicas.ts) with the environment they need;
  * - a writer of orders at a fixed rate through the MongoDB driver;
  * - statistics, RSS reading and the figure types the report prints.
@@ -23,12 +23,9 @@ import { calculateObjectSize } from 'bson';
 import { Kafka, type Consumer } from 'kafkajs';
 import { ORDERS_TOPIC } from '../src/config/change-stream.config';
 import { SHOP_DB } from '../src/orders/order.schema';
-import {
-  startKafkaStandin,
-  TEST_CONSUMER_SETTINGS,
-  TEST_KAFKA_SETTINGS,
-  type KafkaStandin,
-} from '../test/standins/kafka/harness';
+import { startKafka, type KafkaCluster } from '../test/kafka-broker/cluster';
+import { kafkaJars } from '../test/kafka-broker/jars';
+import { TEST_CONSUMER_SETTINGS, TEST_KAFKA_SETTINGS } from '../test/kafka-broker/clients';
 import { startRedis, stopRedis, type RedisInstance } from '../test/support/redis';
 import { Replica, startReplica } from '../test/support/replicas';
 import { freePort } from '../test/support/ports';
@@ -54,8 +51,8 @@ export interface BenchServers {
   mongoUrl: string;
   kafkaBrokers: string[];
   redisUrls: string[];
-  /** The Kafka stand-in when it runs here (undefined against a real cluster): brokerDown/brokerUp. */
-  kafka?: KafkaStandin;
+  /** The Kafka broker when it runs here (undefined against KAFKA_BROKERS): kill, restart. */
+  kafka?: KafkaCluster;
   /** The MongoDB stand-in's process id (undefined against a real server). */
   mongoPid?: number;
   /** True where the environment named a real server. */
@@ -75,7 +72,7 @@ export function serverKinds(): { mongo: string; kafka: string; redis: string } {
     mongo: process.env.MONGO_URL ? 'real server (MONGO_URL)' : 'stand-in, own process',
     kafka: process.env.KAFKA_BROKERS
       ? 'real cluster (KAFKA_BROKERS)'
-      : 'stand-in (librdkafka mock, 1 broker), behind its proxy (Fetch answers filled and group syncs completed as a broker does; the relay part connects directly)',
+      : `Apache Kafka ${kafkaJars().version}, 1 broker (a JVM on this machine, 512 MB heap)`,
     redis:
       process.env.REDIS_URLS || process.env.REDIS_URL
         ? 'real server (REDIS_URL)'
@@ -84,18 +81,7 @@ export function serverKinds(): { mongo: string; kafka: string; redis: string } {
 }
 
 /** Starts (or names) the servers of one part. `oplogMaxEntries` applies to the MongoDB stand-in. */
-export async function startServers(
-  options: {
-    oplogMaxEntries?: number;
-    /** Partitions of the orders topic on the Kafka stand-in (default: ORDERS_TOPIC's). */
-    ordersPartitions?: number;
-    /**
-     * Clients reach the Kafka stand-in through its proxy (default true), which answers Fetch and
-     * completes group syncs as a Kafka broker does (test/standins/kafka/group-sync-proxy.ts).
-     */
-    kafkaProxy?: boolean;
-  } = {},
-): Promise<BenchServers> {
+export async function startServers(options: { oplogMaxEntries?: number } = {}): Promise<BenchServers> {
   const stops: Array<() => Promise<void>> = [];
   const stop = async () => {
     for (const fn of stops.reverse()) await fn().catch(() => undefined);
@@ -112,14 +98,9 @@ export async function startServers(
       mongoPid = mongo.pid;
     }
     let kafkaBrokers = envList(process.env.KAFKA_BROKERS);
-    let kafka: KafkaStandin | undefined;
+    let kafka: KafkaCluster | undefined;
     if (kafkaBrokers.length === 0) {
-      const partitions = options.ordersPartitions ?? ORDERS_TOPIC.partitions;
-      kafka = await startKafkaStandin({
-        brokers: 1,
-        topics: [{ ...ORDERS_TOPIC, partitions }],
-        groupSyncProxy: options.kafkaProxy ?? true,
-      });
+      kafka = await startKafka({ brokers: 1, topics: [ORDERS_TOPIC] });
       stops.push(() => kafka!.stop());
       kafkaBrokers = kafka.brokers;
     }
@@ -213,7 +194,8 @@ export function replicaEnv(
     REDIS_URLS: servers.redisUrls.join(','),
     LEASE_TTL_MS: String(LEASE_TTL_MS),
     APP_ROLE: role,
-    // NOTE: the replicas see KAFKA_BROKERS set; tell them to use the short group timings the stand-in needs.
+    // NOTE: the replicas see KAFKA_BROKERS set, so they would take kafkajs's 30 s session timeout; give
+    // them the 6 s the service uses with its embedded broker, so a dead worker's partitions move quickly.
     ...(servers.kafka && !process.env.KAFKA_SESSION_TIMEOUT_MS ? { KAFKA_SESSION_TIMEOUT_MS: '6000' } : {}),
     ...extra,
   };
@@ -375,37 +357,29 @@ function kafkaClient(brokers: string[]): Kafka {
 }
 
 /**
- * Follows a topic live (new messages only, in a group of its own) and hands every message to
- * `onMessage`. Resolves once the consumer has joined and fetched. `skipped()` counts the offsets it
- * never saw inside a partition (the Kafka stand-in dropped them before they were read).
+ * Follows a topic in a group of its own and hands every message to `onMessage`: new messages only,
+ * or with `fromBeginning` everything the topic holds. Resolves once the consumer has joined.
  */
 export async function followTopic(
   brokers: string[],
   topic: string,
   onMessage: (message: TopicMessage) => void,
-): Promise<{ stop(): Promise<void>; skipped(): number }> {
+  options: { fromBeginning?: boolean } = {},
+): Promise<{ stop(): Promise<void> }> {
   const consumer: Consumer = kafkaClient(brokers).consumer({
     ...TEST_CONSUMER_SETTINGS,
     groupId: `bench-follow-${Date.now().toString(36)}`,
   });
   await consumer.connect();
-  await consumer.subscribe({ topics: [topic], fromBeginning: false });
+  await consumer.subscribe({ topics: [topic], fromBeginning: options.fromBeginning ?? false });
   const joined = new Promise<void>((done) => consumer.on(consumer.events.GROUP_JOIN, () => done()));
-  const next = new Map<number, bigint>();
-  let skipped = 0n;
   await consumer.run({
     eachBatch: async ({ batch }) => {
-      for (const message of batch.messages) {
-        const offset = BigInt(message.offset);
-        const expected = next.get(batch.partition);
-        if (expected !== undefined && offset > expected) skipped += offset - expected;
-        next.set(batch.partition, offset + 1n);
-        onMessage(toTopicMessage(batch.partition, message));
-      }
+      for (const message of batch.messages) onMessage(toTopicMessage(batch.partition, message));
     },
   });
   await joined;
-  return { stop: () => consumer.disconnect(), skipped: () => Number(skipped) };
+  return { stop: () => consumer.disconnect() };
 }
 
 /** The resident set size of a process, bytes (VmRSS of /proc/<pid>/status); null when unreadable. */
@@ -590,10 +564,15 @@ export interface Check {
   name: string;
   /** The figure as printed (with unit). */
   value: string;
-  /** The target as printed, e.g. ">= 20x". */
+  /** The target as printed, e.g. ">= 20x"; for a reference row, what the figure compares with. */
   target: string;
-  pass: boolean;
+  /** Undefined for a reference row: a figure printed beside others' published ones, not a target. */
+  pass?: boolean;
 }
+
+/** The last column of a check's row: PASS, MISS, or blank for a reference row. */
+export const verdict = (check: Check): string =>
+  check.pass === undefined ? '' : check.pass ? 'PASS' : 'MISS';
 
 /** What a part hands the report: checks, extra figures (name -> printed value), conditions and notes. */
 export interface PartResult {
@@ -602,7 +581,7 @@ export interface PartResult {
   figures: Array<[string, string]>;
   conditions: string[];
   notes: string[];
-  /** Set when the part could not run here (e.g. a fault only the stand-in can inject). */
+  /** Set when the part could not run here (e.g. it must kill a broker it did not start). */
   skipped?: string;
   seconds: number;
 }
@@ -617,6 +596,7 @@ export function runAlone(part: () => Promise<PartResult>): void {
     .then((result) => {
       say('');
       say(formatPart(result));
+      say(`Kafka: ${serverKinds().kafka}`);
       process.exit(0);
     })
     .catch((error: unknown) => {
@@ -634,8 +614,7 @@ export function formatPart(result: PartResult): string {
   }
   if (result.checks.length) {
     lines.push('| figure | value | target | |', '|---|---|---|---|');
-    for (const c of result.checks)
-      lines.push(`| ${c.name} | ${c.value} | ${c.target} | ${c.pass ? 'PASS' : 'MISS'} |`);
+    for (const c of result.checks) lines.push(`| ${c.name} | ${c.value} | ${c.target} | ${verdict(c)} |`);
     lines.push('');
   }
   if (result.figures.length) {

@@ -1,7 +1,8 @@
 /**
- * Shared harness of the consumer benchmarks: starts the ground (stand-ins, the MongoDB one in its own
- * process; or real servers from MONGO_URL / KAFKA_BROKERS), worker processes (test/consumer/fixtures/worker.main.ts), produces
- * change events and measures how fast the workers apply them. Prints figures; asserts nothing.
+ * Shared harness of the consumer benchmarks: starts the ground (the MongoDB stand-in in its own
+ * process and an Apache Kafka broker; or real servers from MONGO_URL / KAFKA_BROKERS), worker processes
+ * (test/consumer/fixtures/worker.main.ts), produces change events and measures how fast the workers
+ * apply them. Prints figures; asserts nothing.
  */
 import { MongoClient } from 'mongodb';
 import { changeEvents } from 'nest-change-stream/testing';

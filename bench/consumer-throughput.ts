@@ -3,8 +3,8 @@
  * write in one MongoDB transaction) and without it (`transaction: false`: marker checked before and
  * written after the effect). One worker process, 4 partitions.
  *
- * Against the stand-ins the MongoDB stand-in (single-threaded, in its own process) is the ceiling;
- * set MONGO_URL and KAFKA_BROKERS to measure against real servers.
+ * Here the MongoDB stand-in (single-threaded, in its own process) is the ceiling; set MONGO_URL (and
+ * KAFKA_BROKERS for a cluster other than the broker started here) to measure against real servers.
  *
  *   node -r @swc-node/register bench/consumer-throughput.ts [--events=2000] [--runs=1]
  *

@@ -124,13 +124,13 @@ export async function measureLatency(options: LatencyOptions = {}): Promise<Part
     await client.connect();
     const pids = {
       mongo: servers.mongoPid,
+      kafka: servers.kafka?.pid(1),
       listener: replicas[0].pid,
       ...Object.fromEntries(replicas.slice(1).map((r) => [r.name, r.pid])),
       bench: process.pid,
     };
     const context = { client, replicas, pids, log, drainLimit };
     // Kafka create time of each order's first message: splits the latency into relay and worker time.
-    // NOTE: read live: the Kafka stand-in keeps about 5 MB per partition and drops older messages.
     const publishedAt = new Map<string, number>();
     const committedAt = new Map<string, number>();
     follower = await followTopic(servers.kafkaBrokers, ORDERS_TOPIC.name, (m) => {
@@ -373,7 +373,7 @@ function report(
         `so its Kafka backlog (${target.backlogAtEnd} events at the end of the window) and the latency grow without bound; ` +
         `the relay kept up (commit -> published p99 ${p99Of(relay)}). ` +
         `Each event costs the worker ${target.workerCpuPerEvent.toFixed(1)} ms of CPU here (exactly-once: ${perTransaction}), ` +
-        `and every process of the pipeline shares the machine's cores with the writer and the stand-ins: ${cpuInAll}.`,
+        `and every process of the pipeline shares the machine's cores with the writer, the MongoDB stand-in and the Kafka broker: ${cpuInAll}.`,
     );
   } else if (!(p99 <= P99_TARGET_MS)) {
     notes.push(

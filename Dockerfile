@@ -7,6 +7,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY libs libs
 COPY src src
 COPY test/standins test/standins
+COPY test/kafka-broker/*.ts test/kafka-broker/
 COPY test/support test/support
 RUN npm run build && npm prune --omit=dev --ignore-scripts
 

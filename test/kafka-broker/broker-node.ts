@@ -2,10 +2,11 @@
  * One Kafka node (KRaft broker + controller) as a JVM child process: its storage formatted once,
  * started on its ports, signalled for faults, and never outliving the process that started it.
  */
-import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { spawnChild } from '../support/child-processes';
 import { log4jProperties, serverProperties, type NodeLayout } from './broker-config';
 import type { KafkaJars } from './jars';
 
@@ -14,25 +15,6 @@ const JVM_OPTIONS = ['-Xms256m', '-Xmx512m', '-XX:+UseSerialGC', '-XX:+ExitOnOut
 /** The storage tool runs for a second: the client compiler alone starts it faster. */
 const TOOL_JVM_OPTIONS = ['-Xmx256m', '-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC'];
 const LOG_TAIL_CHARS = 4_000;
-
-/**
- * `setpriv --pdeathsig SIGKILL` makes the kernel kill the JVM when its parent dies, even by SIGKILL
- * (where no exit hook of ours runs). util-linux ships it on every Debian; elsewhere only the exit hook
- * below protects against orphans.
- */
-const SETPRIV = process.platform === 'linux' && spawnSync('setpriv', ['--version']).status === 0;
-
-/** Every JVM this process started and that has not exited: killed when this process exits. */
-const live = new Set<ChildProcess>();
-let exitHookInstalled = false;
-function track(child: ChildProcess): void {
-  live.add(child);
-  child.once('exit', () => live.delete(child));
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  // kill() is synchronous, so it runs in an 'exit' handler; SIGKILL also ends a SIGSTOPped JVM.
-  process.once('exit', () => live.forEach((jvm) => jvm.kill('SIGKILL')));
-}
 
 /** A node whose JVM exited: how, and the end of its logs. */
 export class BrokerExitedError extends Error {
@@ -96,13 +78,11 @@ export class BrokerNode {
   start(): void {
     if (this.running) throw new Error(`Kafka node ${this.id} is already running (pid ${this.child!.pid})`);
     const out = openSync(this.file('stdout.log'), 'a');
-    const java = ['java', ...JVM_OPTIONS, `-Dlog4j2.configurationFile=${this.file('log4j2.properties')}`];
-    java.push('-cp', this.jars.classpath, 'kafka.Kafka', this.file('server.properties'));
-    const [command, ...args] = SETPRIV ? ['setpriv', '--pdeathsig', 'SIGKILL', '--', ...java] : java;
+    const args = [...JVM_OPTIONS, `-Dlog4j2.configurationFile=${this.file('log4j2.properties')}`];
+    args.push('-cp', this.jars.classpath, 'kafka.Kafka', this.file('server.properties'));
     // NOTE: output goes to a file, not a pipe: a pipe nobody drains would block the JVM's logging.
-    const child = spawn(command, args, { stdio: ['ignore', out, out] });
+    const child = spawnChild('java', args, { stdio: ['ignore', out, out] });
     closeSync(out);
-    track(child);
     this.child = child;
     this.paused = false;
     this.exit = new Promise((resolve) => {

@@ -1,5 +1,6 @@
-import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { tmpdir } from 'node:os';
+import { spawnChild } from './child-processes';
 import { freePort } from './ports';
 
 /** One real `redis-server` process started by the test harness, without persistence, on loopback. */
@@ -21,19 +22,6 @@ export function assertRedisServerInstalled(): void {
   if (probe.error || probe.status !== 0) throw new Error(MISSING);
 }
 
-/** Every redis-server this process started and has not stopped: killed when this process exits. */
-const live = new Set<ChildProcess>();
-let exitHookInstalled = false;
-function track(child: ChildProcess): void {
-  live.add(child);
-  child.once('exit', () => live.delete(child));
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  // NOTE: a test process that exits without afterAll (a crash, jest tearing a worker down) must not
-  // leave redis-server orphans behind; kill() is synchronous, so it is safe in an 'exit' handler.
-  process.once('exit', () => live.forEach((c) => c.kill('SIGKILL')));
-}
-
 class RedisProcess implements RedisInstance {
   private child?: ChildProcess;
   constructor(public port: number) {}
@@ -49,9 +37,8 @@ class RedisProcess implements RedisInstance {
   start(): Promise<void> {
     const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
     args.push('--daemonize', 'no', '--loglevel', 'notice', '--protected-mode', 'no', '--dir', tmpdir());
-    const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnChild('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
-    track(child);
     return new Promise((resolve, reject) => {
       let output = '';
       const onData = (chunk: Buffer) => {

@@ -3,9 +3,10 @@
  * benchmarks start them: one child per replica, its output in a log file, and small readers of its
  * `/health` and `/metrics`.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { spawnChild } from './child-processes';
 import { freePort } from './ports';
 
 const ROOT = resolve(__dirname, '../..');
@@ -80,29 +81,15 @@ export class Replica {
   }
 }
 
-/** Every replica this process started that is still running: killed when this process exits. */
-const running = new Set<ChildProcess>();
-let exitHookInstalled = false;
-function track(child: ChildProcess): void {
-  running.add(child);
-  child.once('exit', () => running.delete(child));
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  // NOTE: a harness that ends without stopping its replicas (a crash, a Jest worker torn down after a
-  // timeout) must not leave them running; kill() is synchronous, so it is safe in an 'exit' handler.
-  process.once('exit', () => running.forEach((c) => c.kill('SIGKILL')));
-}
-
 /** Starts `src/main.ts` with `env` (plus PORT, and APP_ROLE=all unless given); output goes to `<logDir>/<name>.log`. */
 export async function startReplica(name: string, env: NodeJS.ProcessEnv, logDir: string): Promise<Replica> {
   const port = await freePort();
   const log = createWriteStream(join(logDir, `${name}.log`), { flags: 'a' });
-  const child = spawn(process.execPath, ['-r', '@swc-node/register', join(ROOT, 'src/main.ts')], {
+  const child = spawnChild(process.execPath, ['-r', '@swc-node/register', join(ROOT, 'src/main.ts')], {
     cwd: ROOT,
     env: { APP_ROLE: 'all', ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  track(child);
   child.stdout!.pipe(log);
   child.stderr!.pipe(log);
   return new Replica(name, port, child);

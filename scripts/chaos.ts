@@ -1,6 +1,6 @@
 /**
- * `npm run chaos`: the chaos run (test/chaos/chaos-run.ts). Starts the stand-ins (or uses MONGO_URL /
- * KAFKA_BROKERS / REDIS_URL(S), skipping the faults only a stand-in allows), replicas of the orders
+ * `npm run chaos`: the chaos run (test/chaos/chaos-run.ts). Starts the servers (or uses MONGO_URL /
+ * KAFKA_BROKERS / REDIS_URL(S), skipping the faults that need a server started here), replicas of the orders
  * service as real processes, writes order changes while injecting faults at seeded points, waits
  * until everything is quiet and checks the read models. Prints the figures and the seed; exits 1 on
  * any lost event or duplicate effect, or when the run could not finish.

@@ -1,10 +1,10 @@
 /**
- * The chaos run (`npm run chaos`, and a shorter variant in the test suite): the servers (stand-ins
- * started here so faults can be injected, or MONGO_URL / KAFKA_BROKERS / REDIS_URL(S)), several
+ * The chaos run (`npm run chaos`, and a shorter variant in the test suite): the servers (the MongoDB
+ * stand-in, Apache Kafka and redis-server, started here so faults can be injected, or MONGO_URL / KAFKA_BROKERS / REDIS_URL(S)), several
  * replicas of the orders service as real processes (APP_ROLE=all), a writer of order changes
  * (inserts, status moves, deletes, some in transactions), and meanwhile faults at seeded points:
  * SIGKILL of the leader and of a worker, SIGSTOP of the leader for longer than its lease TTL,
- * MongoDB connection drops and a step-down, the Kafka broker down and up, a Redis restart. Killed
+ * MongoDB connection drops and a step-down, a SIGKILL and restart of the Kafka broker, a Redis restart. Killed
  * replicas are replaced, as a Deployment would. Once everything is quiet the read models are
  * compared with the orders collection and the writer's books: lost events and duplicate effects.
  *

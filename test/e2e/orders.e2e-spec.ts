@@ -1,5 +1,5 @@
 /**
- * The orders service end to end, on the embedded stand-ins (or MONGO_URL / KAFKA_BROKERS /
+ * The orders service end to end, on the embedded servers (or MONGO_URL / KAFKA_BROKERS /
  * REDIS_URL when set): orders written through the HTTP API reach the read models through the
  * change stream, Kafka and the @ChangeHandler, exactly once.
  */

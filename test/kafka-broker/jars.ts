@@ -14,8 +14,8 @@ function sourceDir(): string {
   return __dirname;
 }
 
-/** The folder `scripts/setup.sh` resolves the broker's runtime jars into. */
-export const KAFKA_LIB_DIR = join(sourceDir(), 'lib');
+/** The folder `scripts/setup.sh` resolves the broker's runtime jars into (KAFKA_JARS_DIR overrides it). */
+export const KAFKA_LIB_DIR = process.env.KAFKA_JARS_DIR || join(sourceDir(), 'lib');
 
 /** Thrown when the broker's jars were never resolved; its message is the one line to show a user. */
 export class KafkaJarsMissingError extends Error {

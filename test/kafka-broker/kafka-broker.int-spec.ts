@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
@@ -141,6 +141,19 @@ describe('Kafka test ground: start-up and clean-up', () => {
     expect(() => kafkaJars(join(ROOT, 'no-such-dir'))).toThrow(KafkaJarsMissingError);
     expect(() => kafkaJars(join(ROOT, 'no-such-dir'))).toThrow(/run `bash scripts\/setup\.sh`/);
   });
+
+  it('npm run demo without the jars stops with one line naming scripts/setup.sh, not a stack trace', async () => {
+    const demo = spawnSync(process.execPath, ['-r', '@swc-node/register', join(ROOT, 'scripts/demo.ts')], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, KAFKA_BROKERS: '', KAFKA_JARS_DIR: join(ROOT, 'no-such-dir') },
+      timeout: 60_000,
+    });
+    expect(demo.status).toBe(1);
+    expect(demo.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^demo failed: .*run `bash scripts\/setup\.sh`/),
+    ]);
+  }, 90_000);
 
   it('retries on other free ports when a port is taken', async () => {
     // Another program holds the port: it accepts and drops connections.

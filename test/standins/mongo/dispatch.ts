@@ -1,7 +1,8 @@
 /**
- * Runs one command the way mongod does around the handler: fail points, primary check, session
- * and transaction resolution, retryable-write replay, change-event recording, error labels, and
- * `$clusterTime` / `operationTime` on every reply.
+ * Runs one command the way mongod does around the handler: fail points, primary check, the
+ * transaction allowlist, session and transaction resolution, retryable-write replay, change-event
+ * recording, write concern (write-concern.ts), error labels (labels.ts), and `$clusterTime` /
+ * `operationTime` on every reply.
  */
 import { Binary, Long, type Document } from 'bson';
 import {
@@ -13,27 +14,18 @@ import {
 } from './commands';
 import { ErrorCodes, MongoServerError, serverError } from './errors';
 import type { FailCommandData } from './failpoints';
-import { ErrorLabel, RETRYABLE_WRITE_CODES } from './labels';
+import { checkAllowedInTransaction } from './commands/transactions';
+import { automaticLabels, type CommandTraits } from './labels';
 import { txnNumberOf, type ServerSession } from './sessions';
 import type { Transaction } from './storage/transaction';
 import { Writer } from './storage/writer';
 import type { WireRequest } from './wire';
+import { unsatisfiedWriteConcern } from './write-concern';
 
 /** Returned instead of a reply when the connection must be closed without answering. */
 export const CLOSE_CONNECTION = Symbol('closeConnection');
 
 const ZERO_SIGNATURE = { hash: new Binary(Buffer.alloc(20)), keyId: Long.fromNumber(0) };
-
-/** How a command relates to sessions, which decides the labels its errors get. */
-interface CommandTraits {
-  name: string;
-  /** A write with txnNumber outside a transaction. */
-  retryableWrite: boolean;
-  /** commitTransaction / abortTransaction. */
-  endsTransaction: boolean;
-  /** Runs inside a multi-document transaction (autocommit: false). */
-  inTransaction: boolean;
-}
 
 export class Dispatcher {
   constructor(
@@ -56,7 +48,8 @@ export class Dispatcher {
         return this.withClusterTime(errorReply(error, traits, failure.errorLabels));
       }
       reply = await this.execute(definition, request, client, traits);
-      if (failure?.writeConcernError) reply = withWriteConcernError(reply, failure, traits);
+      const writeConcernError = failure?.writeConcernError ?? unsatisfied(definition, request.command);
+      if (writeConcernError) reply = withWriteConcernError(reply, writeConcernError, failure, traits);
     } catch (error) {
       reply = errorReply(error, traits);
     }
@@ -81,6 +74,7 @@ export class Dispatcher {
       throw serverError(ErrorCodes.NotWritablePrimary, 'not primary');
     }
 
+    if (traits.inTransaction) checkAllowedInTransaction(traits.name, db);
     const session = command.lsid ? this.services.sessions.get(command.lsid) : undefined;
     const txnNumber = txnNumberOf(command);
     const txn = traits.inTransaction ? this.transactionOf(session, txnNumber, command, traits) : undefined;
@@ -95,7 +89,8 @@ export class Dispatcher {
     );
     let reply: Document;
     try {
-      reply = await definition.run({ services: this.services, db, command, client, txn, writer });
+      const deadline = deadlineOf(command);
+      reply = await definition.run({ services: this.services, db, command, client, txn, writer, deadline });
     } catch (error) {
       txn?.abort();
       throw error;
@@ -143,22 +138,6 @@ function traitsOf(name: string, command: Document, definition: CommandDefinition
   };
 }
 
-/** The labels mongod (4.4+) attaches to an error by itself. */
-function automaticLabels(code: number, traits: CommandTraits): string[] {
-  const labels: string[] = [];
-  if ((traits.retryableWrite || traits.endsTransaction) && RETRYABLE_WRITE_CODES.has(code)) {
-    labels.push(ErrorLabel.RetryableWriteError);
-  }
-  const transient =
-    code === ErrorCodes.NoSuchTransaction ||
-    code === ErrorCodes.WriteConflict ||
-    RETRYABLE_WRITE_CODES.has(code);
-  if (traits.inTransaction && !traits.endsTransaction && transient) {
-    labels.push(ErrorLabel.TransientTransactionError);
-  }
-  return labels;
-}
-
 /** An error reply; `explicitLabels` (a fail point's errorLabels) replace the automatic ones. */
 function errorReply(error: unknown, traits: CommandTraits, explicitLabels?: string[]): Document {
   const serverErr =
@@ -166,16 +145,32 @@ function errorReply(error: unknown, traits: CommandTraits, explicitLabels?: stri
       ? error
       : serverError(ErrorCodes.InternalError, (error as Error)?.message ?? String(error));
   const labels = explicitLabels ?? [
-    ...new Set([...serverErr.errorLabels, ...automaticLabels(serverErr.code, traits)]),
+    ...new Set([...serverErr.errorLabels, ...automaticLabels(traits, serverErr.code)]),
   ];
   const { errorLabels: _ignored, ...reply } = serverErr.toReply();
   return labels.length ? { ...reply, errorLabels: labels } : reply;
 }
 
-function withWriteConcernError(reply: Document, failure: FailCommandData, traits: CommandTraits): Document {
-  const writeConcernError = failure.writeConcernError as Document;
-  const labels = failure.errorLabels ?? automaticLabels(Number(writeConcernError.code), traits);
+/** The writeConcernError of a write or command (not of an error reply) whose write concern this set cannot satisfy. */
+function unsatisfied(definition: CommandDefinition | undefined, command: Document): Document | undefined {
+  return definition?.write ? unsatisfiedWriteConcern(command) : undefined;
+}
+
+function withWriteConcernError(
+  reply: Document,
+  writeConcernError: Document,
+  failure: FailCommandData | undefined,
+  traits: CommandTraits,
+): Document {
+  if (reply.ok !== 1) return reply;
+  const labels = failure?.errorLabels ?? automaticLabels(traits, undefined, Number(writeConcernError.code));
   return { ...reply, writeConcernError, ...(labels.length ? { errorLabels: labels } : {}) };
+}
+
+/** When the command's maxTimeMS runs out (ms since the epoch); undefined without one (0 is none). */
+function deadlineOf(command: Document): number | undefined {
+  const maxTimeMS = Number(command.maxTimeMS ?? 0);
+  return Number.isFinite(maxTimeMS) && maxTimeMS > 0 ? Date.now() + maxTimeMS : undefined;
 }
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

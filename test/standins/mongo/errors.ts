@@ -73,6 +73,24 @@ export const ErrorCodes = {
   OperationNotSupportedInTransaction: 263,
   Location40323: 40323, // A pipeline stage must contain exactly one field
   Location40602: 40602, // $changeStream is only valid as the first stage in a pipeline
+  // CRUD: collations, let variables, document validation.
+  IncompatibleCollationVersion: 161,
+  DocumentValidationFailure: 121,
+  QueryFeatureNotAllowed: 224,
+  // What the stand-in refuses rather than evaluate unlike mongod (not IllegalOperation (20): the
+  // Node driver rewrites a code-20 reply to a retryable write into a "no retryable writes" error).
+  NotImplemented: 238,
+  Location40414: 40414, // BSON field '<struct>.<field>' is missing but a required field
+  Location51024: 51024, // BSON field '<field>' value must be <bound>
+  Location16866: 16866, // empty variable names are not allowed
+  Location16867: 16867, // a let variable name starts with an invalid character
+  Location16868: 16868, // a let variable name contains an invalid character
+  Location17276: 17276, // Use of undefined variable
+  Location13113: 13113, // $merge whenNotMatched 'fail' found no matching document
+  Location40081: 40081, // $in requires an array as a second argument
+  Location40601: 40601, // $out / $merge can only be the final stage
+  Location51132: 51132, // $merge 'on' field missing, null or an array
+  Location51183: 51183, // $merge 'on' fields without a unique index
   // Transient and replication-state errors (fail points answer them; labels.ts classifies them):
   HostUnreachable: 6,
   HostNotFound: 7,
@@ -91,6 +109,17 @@ export const ErrorCodes = {
   StaleConfig: 13388,
   NotPrimaryNoSecondaryOk: 13435,
   NotPrimaryOrSecondary: 13436,
+  Interrupted: 11601,
+  // Write concern (reported as writeConcernError) and transaction-transient codes (labels.ts):
+  UnknownReplWriteConcern: 79,
+  UnsatisfiableWriteConcern: 100,
+  WriteConcernFailed: 64,
+  LockTimeout: 24,
+  SnapshotTooOld: 239,
+  SnapshotUnavailable: 246,
+  StaleDbVersion: 249,
+  StaleChunkHistory: 250,
+  PreparedTransactionInProgress: 267,
 } as const;
 
 export const codeNameOf = (code: number): string =>

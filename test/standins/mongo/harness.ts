@@ -24,6 +24,11 @@ export interface MongoStandinOptions {
   oplogMaxBytes?: number;
   /** Interval of the periodic no-op oplog writes in ms (default 10 000, as mongod; 0 disables). */
   noopIntervalMs?: number;
+  /**
+   * mongod's transactionLifetimeLimitSeconds (default 60): how long a transaction left open (by a
+   * killed client, say) holds its document locks before the server aborts it.
+   */
+  transactionLifetimeLimitSeconds?: number;
   /** Replaces the change-stream engine (for tests of the server half alone). */
   createEngine?: (host: ChangeStreamHost) => ClosableEngine;
 }
@@ -52,12 +57,13 @@ export interface MongoStandin {
 
 /** Starts a stand-in on a free port (retrying when the port is taken meanwhile) or on `options.port`. */
 export async function startMongoStandin(options: MongoStandinOptions = {}): Promise<MongoStandin> {
-  const { oplogMaxEntries, oplogMaxBytes, noopIntervalMs } = options;
+  const { oplogMaxEntries, oplogMaxBytes, noopIntervalMs, transactionLifetimeLimitSeconds } = options;
   const createEngine =
     options.createEngine ??
     ((host: ChangeStreamHost) =>
       createChangeStreamEngine(host, { oplogMaxEntries, oplogMaxBytes, noopIntervalMs }));
-  const start = (port: number) => MongoStandinServer.start({ port, createEngine });
+  const start = (port: number) =>
+    MongoStandinServer.start({ port, createEngine, transactionLifetimeLimitSeconds });
   const server = options.port !== undefined ? await start(options.port) : await withFreePort(start);
   let stopped: Promise<void> | undefined;
   return {

@@ -23,6 +23,8 @@ export interface MongoStandinServerOptions {
   host?: string;
   /** Builds the change-stream engine over the server's storage. */
   createEngine(host: ChangeStreamHost): ClosableEngine;
+  /** mongod's transactionLifetimeLimitSeconds (default 60; setParameter changes it at runtime). */
+  transactionLifetimeLimitSeconds?: number;
 }
 
 export class MongoStandinServer {
@@ -35,15 +37,15 @@ export class MongoStandinServer {
   private constructor(
     private readonly listener: Server,
     private readonly host: string,
-    createEngine: (host: ChangeStreamHost) => ClosableEngine,
+    options: MongoStandinServerOptions,
   ) {
     const store = new Store();
     const stats = { current: 0, totalCreated: 0 };
     this.services = {
       store,
-      engine: createEngine(store),
+      engine: options.createEngine(store),
       cursors: new CursorRegistry(),
-      sessions: new SessionRegistry(),
+      sessions: new SessionRegistry((options.transactionLifetimeLimitSeconds ?? 60) * 1000),
       failPoints: new FailPoints(),
       primary: new PrimaryState(() => this.address),
       address: () => this.address,
@@ -79,7 +81,7 @@ export class MongoStandinServer {
         resolve();
       });
     });
-    return new MongoStandinServer(listener, host, options.createEngine);
+    return new MongoStandinServer(listener, host, options);
   }
 
   get port(): number {

@@ -6,6 +6,7 @@
 import { Long, type Document } from 'bson';
 import { ErrorCodes, serverError } from './errors';
 import { ErrorLabel } from './labels';
+import type { LockOwner } from './storage/locks';
 import { Transaction } from './storage/transaction';
 import { keyOf } from './storage/values';
 
@@ -71,6 +72,8 @@ export class ServerSession {
   }
 }
 
+const maxTimeExpired = () => serverError(ErrorCodes.MaxTimeMSExpired, 'operation exceeded time limit');
+
 export const noSuchTransaction = (message: string) =>
   serverError(ErrorCodes.NoSuchTransaction, message, [ErrorLabel.TransientTransactionError]);
 
@@ -84,10 +87,10 @@ export class SessionRegistry {
 
   /**
    * `transactionLifetimeLimitMs`: a transaction still in progress after this long is aborted, as
-   * mongod does (a client that went away would otherwise keep its snapshot, and the versions the
-   * data keeps for it, open for good).
+   * mongod does (a client that went away would otherwise keep its snapshot, its document locks and
+   * the versions the data keeps for it for good). setParameter changes it at runtime.
    */
-  constructor(private readonly transactionLifetimeLimitMs = TRANSACTION_LIFETIME_LIMIT_MS) {}
+  constructor(public transactionLifetimeLimitMs = TRANSACTION_LIFETIME_LIMIT_MS) {}
 
   /** The session for an lsid (`{ id: UUID, ... }`), created on first use. */
   get(lsid: Document): ServerSession {
@@ -112,10 +115,32 @@ export class SessionRegistry {
     this.sessions.clear();
   }
 
-  /** Aborts the transactions in progress for longer than the limit (looks at most 10 times a limit). */
-  private abortExpiredTransactions(): void {
+  /**
+   * Resolves when a transaction ends; aborts it when it outlives the lifetime limit meanwhile.
+   * Rejects with MaxTimeMSExpired (50) at `deadline` (a waiting command's maxTimeMS).
+   */
+  waitForEnd(txn: LockOwner, deadline?: number): Promise<void> {
+    const timers: NodeJS.Timeout[] = [];
+    // NOTE: a timer may fire a little early, and the limit may change meanwhile: check, else wait again.
+    const expireLater = () => {
+      const expiresIn = txn.startedAt + this.transactionLifetimeLimitMs - Date.now() + 1;
+      if (expiresIn > 0) timers.push(setTimeout(expireLater, expiresIn));
+      else this.abortExpiredTransactions(true);
+    };
+    expireLater();
+    const waiting = new Promise<void>((resolve, reject) => {
+      void txn.ended.then(resolve);
+      if (deadline !== undefined) {
+        timers.push(setTimeout(() => reject(maxTimeExpired()), Math.max(0, deadline - Date.now())));
+      }
+    });
+    return waiting.finally(() => timers.forEach(clearTimeout));
+  }
+
+  /** Aborts the transactions in progress for longer than the limit (looks at most 10 times a limit unless forced). */
+  private abortExpiredTransactions(force = false): void {
     const now = Date.now();
-    if (now < this.nextSweep) return;
+    if (now < this.nextSweep && !force) return;
     this.nextSweep = now + Math.max(1, Math.floor(this.transactionLifetimeLimitMs / 10));
     for (const session of this.sessions.values()) {
       const txn = session.txn;

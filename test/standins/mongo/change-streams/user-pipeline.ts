@@ -3,19 +3,25 @@
  * must leave the event's `_id` (its resume token) untouched.
  */
 import type { Document } from 'bson';
-import { Aggregator } from 'mingo';
+import { Aggregator } from 'mingo/aggregator';
 import { MongoServerError } from '../errors';
+import { parseCollation } from '../storage/collation';
+import { STANDIN_CONTEXT } from '../storage/mingo-context';
 import { idModified } from './change-stream-errors';
 import type { ResumeToken } from './resume-token';
-
-type MingoOptions = ConstructorParameters<typeof Aggregator>[1];
 
 /** Applies a stream's pipeline to single events. */
 export class UserPipeline {
   private readonly aggregator?: Aggregator;
 
+  /** Throws mongod's errors for an invalid collation (storage/collation.ts), which the stages then use. */
   constructor(pipeline: Document[], collation?: Document) {
-    if (pipeline.length) this.aggregator = new Aggregator(pipeline, { collation } as MingoOptions);
+    const parsed = parseCollation(collation);
+    if (!pipeline.length) return;
+    this.aggregator = new Aggregator(pipeline, {
+      context: STANDIN_CONTEXT,
+      ...(parsed ? { collation: parsed.mingo } : {}),
+    });
   }
 
   /** The event as the pipeline outputs it, or undefined when filtered out; 280 when `_id` was changed. */

@@ -1,17 +1,19 @@
 /**
  * Databases, collections and indexes: create, drop, dropDatabase, renameCollection, collMod,
- * listCollections, listDatabases, createIndexes, listIndexes, dropIndexes. DDL is not
- * transactional here: it applies to committed data at once and reports its change events.
+ * listCollections, listDatabases (indexes: indexes.ts). Outside a transaction DDL applies to the
+ * committed data at once and reports its change events; in one only create runs (transactional).
  */
 import { calculateObjectSize, type Document } from 'bson';
 import { cursorReply } from '../cursors';
 import { ErrorCodes, serverError } from '../errors';
 import type { Collection } from '../storage/collection';
-import { ID_INDEX_NAME, normaliseIndexSpec } from '../storage/indexes';
+import { refuseDefaultCollation } from '../storage/collation';
 import { compileFilter } from '../storage/query';
+import { checkValidationOptions } from '../storage/validation';
 import type { Namespace } from '../storage/store';
 import { keyOf } from '../storage/values';
-import { collectionNameOf, optional, required, type CommandContext, type CommandTable } from './context';
+import { retryWhileBlocked } from './blocking';
+import { collectionNameOf, optional, type CommandContext, type CommandTable } from './context';
 
 /** Fields any command may carry that are not command options. */
 const GENERIC_FIELDS = new Set([
@@ -66,7 +68,8 @@ function commandOptions(context: CommandContext, accepted: ReadonlySet<string>):
   return options;
 }
 
-function requireCollection(
+/** The committed collection `name` of the command's database; NamespaceNotFound (26) when absent. */
+export function requireCollection(
   context: CommandContext,
   name: string,
   message = `ns does not exist: ${context.db}.${name}`,
@@ -76,13 +79,29 @@ function requireCollection(
   return collection;
 }
 
-function create(context: CommandContext): Document {
+/**
+ * create. Inside a transaction (mongod 4.4+) the collection exists only there until commit; a view
+ * or an existing namespace is refused there. Outside, it waits while a transaction creates the
+ * same namespace.
+ */
+async function create(context: CommandContext): Promise<Document> {
   const options = commandOptions(context, CREATE_OPTIONS);
+  checkValidationOptions(options);
+  refuseDefaultCollation(options.collation);
+  const name = collectionNameOf(context);
   if (options.viewOn !== undefined && typeof options.viewOn !== 'string') {
     throw serverError(ErrorCodes.TypeMismatch, "'viewOn' must be a collection name");
   }
-  const { events } = context.services.store.create(context.db, collectionNameOf(context), options);
-  context.writer.ddl(events);
+  if (context.txn && options.viewOn !== undefined) {
+    throw serverError(
+      ErrorCodes.OperationNotSupportedInTransaction,
+      'Cannot create a view in a multi-document transaction.',
+    );
+  }
+  if (context.txn && context.writer.collection(context.db, name)) {
+    throw serverError(ErrorCodes.NamespaceExists, `Collection ${context.db}.${name} already exists.`);
+  }
+  await retryWhileBlocked(context, () => context.writer.createCollection(context.db, name, options));
   return { ok: 1 };
 }
 
@@ -136,6 +155,7 @@ const COLL_MOD_OPTIONS = new Set([
 function collMod(context: CommandContext): Document {
   const collection = requireCollection(context, collectionNameOf(context));
   const { index, ...options } = commandOptions(context, COLL_MOD_OPTIONS);
+  checkValidationOptions(options);
   if (index !== undefined) modifyIndex(collection, index);
   collection.options = { ...collection.options, ...options };
   context.writer.ddl([
@@ -205,94 +225,6 @@ function listDatabases(context: CommandContext): Document {
   return { databases: listed, totalSize, totalSizeMb: Math.floor(totalSize / 1024 / 1024), ok: 1 };
 }
 
-function createIndexes(context: CommandContext): Document {
-  const { command, db, services, writer } = context;
-  const name = collectionNameOf(context);
-  const specs = required<unknown[]>(command, 'indexes', 'array').map(normaliseIndexSpec);
-  if (!specs.length) throw serverError(ErrorCodes.BadValue, 'Must specify at least one index to create');
-  const existed = services.store.collection(db, name) !== undefined;
-  const collection = writer.target(db, name);
-  const before = collection.data.indexes.length;
-  // Built on a copy and swapped in: one failing index leaves none of the batch behind.
-  const next = collection.data.clone();
-  const created = specs.filter((spec) => next.addIndex(spec));
-  collection.data = next;
-  if (created.length) {
-    writer.ddl([
-      {
-        op: 'createIndexes',
-        db,
-        coll: name,
-        collectionUUID: collection.uuid,
-        operationDescription: { indexes: created },
-      },
-    ]);
-  }
-  return {
-    numIndexesBefore: before,
-    numIndexesAfter: next.indexes.length,
-    createdCollectionAutomatically: !existed,
-    ...(created.length ? {} : { note: 'all indexes already exist' }),
-    ok: 1,
-  };
-}
-
-function listIndexes(context: CommandContext): Document {
-  const name = collectionNameOf(context);
-  const collection = requireCollection(context, name);
-  const specs = collection.data.indexes.map((index) => index.spec);
-  return cursorReply(
-    0,
-    `${context.db}.$cmd.listIndexes.${name}`,
-    { documents: specs, exhausted: true },
-    'firstBatch',
-  );
-}
-
-function dropIndexes(context: CommandContext): Document {
-  const { command, writer } = context;
-  const name = collectionNameOf(context);
-  const collection = requireCollection(context, name, `ns not found ${context.db}.${name}`);
-  const nIndexesWas = collection.data.indexes.length;
-  const dropped = indexNamesToDrop(collection, command.index).map((indexName) =>
-    collection.data.dropIndex(indexName),
-  );
-  if (dropped.length) {
-    writer.ddl([
-      {
-        op: 'dropIndexes',
-        db: collection.db,
-        coll: name,
-        collectionUUID: collection.uuid,
-        operationDescription: { indexes: dropped },
-      },
-    ]);
-  }
-  return { nIndexesWas, ok: 1 };
-}
-
-/** `index` of dropIndexes: '*', a name, a list of names, or a key pattern. */
-function indexNamesToDrop(collection: Collection, index: unknown): string[] {
-  if (index === '*') {
-    return collection.data.indexes
-      .map((entry) => entry.name)
-      .filter((indexName) => indexName !== ID_INDEX_NAME);
-  }
-  if (typeof index === 'string') return [index];
-  if (Array.isArray(index)) return index.map(String);
-  if (index && typeof index === 'object') {
-    const match = collection.data.indexes.find((entry) => keyOf(entry.spec.key) === keyOf(index));
-    if (!match) {
-      throw serverError(ErrorCodes.IndexNotFound, `can't find index with key: ${JSON.stringify(index)}`);
-    }
-    return [match.name];
-  }
-  throw serverError(
-    ErrorCodes.TypeMismatch,
-    "dropIndexes 'index' must be a name, a list of names, '*' or a key pattern",
-  );
-}
-
 /** DDL needs a writable primary, like any write (`write: true`); it carries no txnNumber. */
 export const catalogCommands: CommandTable = {
   create: { run: create, write: true },
@@ -300,9 +232,6 @@ export const catalogCommands: CommandTable = {
   dropDatabase: { run: dropDatabase, write: true },
   renameCollection: { run: renameCollection, write: true, adminOnly: true },
   collMod: { run: collMod, write: true },
-  createIndexes: { run: createIndexes, write: true },
-  dropIndexes: { run: dropIndexes, write: true },
   listCollections: { run: listCollections },
   listDatabases: { run: listDatabases, adminOnly: true },
-  listIndexes: { run: listIndexes },
 };

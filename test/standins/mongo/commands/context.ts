@@ -43,6 +43,8 @@ export interface CommandContext {
   /** Set when the command runs inside a multi-document transaction. */
   readonly txn?: Transaction;
   readonly writer: Writer;
+  /** When the command's maxTimeMS runs out (ms since the epoch), if it has one. */
+  readonly deadline?: number;
 }
 
 export interface CommandDefinition {
@@ -114,7 +116,7 @@ export function readableDocuments(
 ): Document[] {
   if (!collection) return [];
   if (collection.isView) {
-    const source = context.services.store.collection(collection.db, collection.options.viewOn as string);
+    const source = context.writer.collection(collection.db, collection.options.viewOn as string);
     return aggregateDocuments(
       readableDocuments(context, source),
       (collection.options.pipeline as Document[]) ?? [],
@@ -125,4 +127,4 @@ export function readableDocuments(
 
 /** Resolves `$lookup` / `$unionWith` sources within the command's database. */
 export const collectionResolver = (context: CommandContext) => (name: string) =>
-  readableDocuments(context, context.services.store.collection(context.db, name));
+  readableDocuments(context, context.writer.collection(context.db, name));

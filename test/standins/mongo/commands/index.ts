@@ -1,6 +1,7 @@
 /** Every command the stand-in answers, by name. */
 import { catalogCommands } from './catalog';
 import type { CommandTable } from './context';
+import { indexCommands } from './indexes';
 import { readCommands } from './read';
 import { serverInfoCommands } from './server-info';
 import { transactionCommands } from './transactions';
@@ -11,6 +12,7 @@ export const COMMANDS: CommandTable = {
   ...readCommands,
   ...writeCommands,
   ...catalogCommands,
+  ...indexCommands,
   ...transactionCommands,
 };
 

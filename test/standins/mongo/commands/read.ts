@@ -14,8 +14,11 @@ import {
 import { ErrorCodes, MongoServerError, serverError } from '../errors';
 import { ErrorLabel, RESUMABLE_CHANGE_STREAM_CODES } from '../labels';
 import type { PrimaryState } from '../primary';
+import { distinctUnder, narrowingFilter } from '../storage/collation';
+import { evaluateLet } from '../storage/let-variables';
 import { aggregateDocuments, compileFilter, findDocuments, validatePipeline } from '../storage/query';
 import { keyOf } from '../storage/values';
+import { runWriteStage, writeStageOf } from './aggregate-write';
 import {
   collectionNameOf,
   collectionResolver,
@@ -25,23 +28,27 @@ import {
   type CommandContext,
   type CommandTable,
 } from './context';
+import { localSessionsSource } from './local-sessions';
 
 /** The collection the command names in its first field, if it exists. */
 const namedCollection = (context: CommandContext) =>
-  context.services.store.collection(context.db, collectionNameOf(context));
+  context.writer.collection(context.db, collectionNameOf(context));
 
 function find(context: CommandContext): Document {
   const { command, db } = context;
   const limit = optional<number>(command, 'limit', 'number');
   const filter = optional<Document>(command, 'filter', 'object');
-  const documents = findDocuments(readableDocuments(context, namedCollection(context), filter), {
+  const collation = optional<Document>(command, 'collation', 'object');
+  const readable = readableDocuments(context, namedCollection(context), narrowingFilter(filter, collation));
+  const documents = findDocuments(readable, {
     filter,
     sort: optional(command, 'sort', 'object'),
     projection: optional(command, 'projection', 'object'),
     skip: optional(command, 'skip', 'number'),
     limit: limit === undefined ? undefined : Math.abs(limit),
-    collation: optional(command, 'collation', 'object'),
+    collation,
     resolveCollection: collectionResolver(context),
+    variables: evaluateLet(command.let),
   });
   // NOTE: a negative limit is the legacy spelling of singleBatch.
   const singleBatch = optional<boolean>(command, 'singleBatch', 'boolean') === true || (limit ?? 0) < 0;
@@ -70,7 +77,7 @@ function openCursor(
 }
 
 function aggregate(context: CommandContext): Document {
-  const { command, db, services } = context;
+  const { command, db } = context;
   const pipeline = required<Document[]>(command, 'pipeline', 'array');
   const cursorOptions = optional<Document>(command, 'cursor', 'object');
   if (!cursorOptions && !command.explain) {
@@ -90,14 +97,24 @@ function aggregate(context: CommandContext): Document {
   if (pipeline[0] && typeof pipeline[0] === 'object' && '$changeStream' in pipeline[0]) {
     return openChangeStream(context, target === 1 ? null : target, pipeline, batchSize);
   }
-  validatePipeline(pipeline);
+  // A final $out / $merge writes the results (aggregate-write.ts) and answers an empty cursor.
+  const writeStage = writeStageOf(pipeline);
+  const localSessions = localSessionsSource(context, writeStage ? pipeline.slice(0, -1) : pipeline);
+  const reading = localSessions?.rest ?? (writeStage ? pipeline.slice(0, -1) : pipeline);
+  validatePipeline(reading);
   const source =
-    typeof target === 'string' ? readableDocuments(context, services.store.collection(db, target)) : [];
-  const results = aggregateDocuments(source, pipeline, {
+    localSessions?.sessions ??
+    (typeof target === 'string' ? readableDocuments(context, context.writer.collection(db, target)) : []);
+  const results = aggregateDocuments(source, reading, {
     collation: optional(command, 'collation', 'object'),
     resolveCollection: collectionResolver(context),
+    variables: evaluateLet(command.let),
   });
   const ns = typeof target === 'string' ? `${db}.${target}` : `${db}.$cmd.aggregate`;
+  if (writeStage) {
+    runWriteStage(context, writeStage, results);
+    return cursorReply(0, ns, { documents: [], exhausted: true }, 'firstBatch');
+  }
   return openCursor(context, new DocumentCursor(ns, results), batchSize);
 }
 
@@ -236,15 +253,11 @@ function count(context: CommandContext): Document {
   const query = optional<Document>(command, 'query', 'object');
   const skip = optional<number>(command, 'skip', 'number');
   const limit = Math.abs(optional<number>(command, 'limit', 'number') ?? 0);
-  const readable = readableDocuments(context, namedCollection(context), query);
+  const collation = optional<Document>(command, 'collation', 'object');
+  const readable = readableDocuments(context, namedCollection(context), narrowingFilter(query, collation));
   // NOTE: counting everything (estimatedDocumentCount) needs no query engine.
-  if (!query && !skip && !limit) return { n: readable.length, ok: 1 };
-  const documents = findDocuments(readable, {
-    filter: query,
-    skip,
-    limit,
-    collation: optional(command, 'collation', 'object'),
-  });
+  if (!query && !skip && !limit && !collation) return { n: readable.length, ok: 1 };
+  const documents = findDocuments(readable, { filter: query, skip, limit, collation });
   return { n: documents.length, ok: 1 };
 }
 
@@ -252,13 +265,15 @@ function distinct(context: CommandContext): Document {
   const { command } = context;
   const key = required<string>(command, 'key', 'string');
   const query = optional<Document>(command, 'query', 'object');
-  const matches = compileFilter(query, { collation: optional(command, 'collation', 'object') });
+  const collation = optional<Document>(command, 'collation', 'object');
+  const matches = compileFilter(query, { collation });
   const values = new Map<string, unknown>();
-  for (const doc of readableDocuments(context, namedCollection(context), query)) {
+  for (const doc of readableDocuments(context, namedCollection(context), narrowingFilter(query, collation))) {
     if (!matches(doc)) continue;
     for (const value of distinctValues(doc, key.split('.'))) values.set(keyOf(value), value);
   }
-  return { values: [...values.values()], ok: 1 };
+  // Under a collation, values equal by it are one (the first seen), as in mongod.
+  return { values: distinctUnder(collation, [...values.values()]), ok: 1 };
 }
 
 /** Values of a path for distinct: arrays contribute their elements, absent fields nothing. */

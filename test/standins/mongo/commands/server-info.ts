@@ -1,11 +1,12 @@
 /**
  * Handshake, monitoring and administration: hello / isMaster, ping, buildInfo, getParameter,
- * serverStatus, sessions housekeeping, configureFailPoint.
+ * setParameter (transactionLifetimeLimitSeconds), serverStatus, sessions housekeeping,
+ * configureFailPoint.
  */
 import type { Document } from 'bson';
 import { ErrorCodes, serverError } from '../errors';
 import { MAX_BSON_OBJECT_SIZE, MAX_MESSAGE_SIZE } from '../wire';
-import type { CommandContext, CommandTable } from './context';
+import type { CommandContext, CommandTable, Services } from './context';
 
 export const SERVER_VERSION = '7.0.14';
 const MAX_WIRE_VERSION = 21;
@@ -33,20 +34,43 @@ function hello(context: CommandContext): Document {
   };
 }
 
-const PARAMETERS: Record<string, unknown> = {
+/** The server parameters getParameter shows; setParameter changes transactionLifetimeLimitSeconds. */
+const parametersOf = (services: Services): Record<string, unknown> => ({
   featureCompatibilityVersion: { version: '7.0' },
-  transactionLifetimeLimitSeconds: 60,
+  transactionLifetimeLimitSeconds: services.sessions.transactionLifetimeLimitMs / 1000,
   maxTransactionLockRequestTimeoutMillis: 5,
-};
+});
 
 function getParameter(context: CommandContext): Document {
   const { command } = context;
+  const parameters = parametersOf(context.services);
   const wanted =
     command.getParameter === '*'
-      ? Object.keys(PARAMETERS)
-      : Object.keys(command).filter((key) => key in PARAMETERS);
+      ? Object.keys(parameters)
+      : Object.keys(command).filter((key) => key in parameters);
   if (!wanted.length) throw serverError(ErrorCodes.InvalidOptions, 'no option found to get');
-  return { ...Object.fromEntries(wanted.map((key) => [key, PARAMETERS[key]])), ok: 1 };
+  return { ...Object.fromEntries(wanted.map((key) => [key, parameters[key]])), ok: 1 };
+}
+
+/** setParameter for transactionLifetimeLimitSeconds (an integer >= 1, as mongod accepts); answers the old value. */
+function setParameter(context: CommandContext): Document {
+  const { command, services } = context;
+  if (command.transactionLifetimeLimitSeconds === undefined) {
+    throw serverError(
+      ErrorCodes.InvalidOptions,
+      'no option found to set (the stand-in sets transactionLifetimeLimitSeconds)',
+    );
+  }
+  const seconds = Number(command.transactionLifetimeLimitSeconds);
+  if (!Number.isInteger(seconds) || seconds < 1) {
+    throw serverError(
+      ErrorCodes.BadValue,
+      'transactionLifetimeLimitSeconds must be greater than or equal to 1',
+    );
+  }
+  const was = services.sessions.transactionLifetimeLimitMs / 1000;
+  services.sessions.transactionLifetimeLimitMs = seconds * 1000;
+  return { was, ok: 1 };
 }
 
 function serverStatus(context: CommandContext): Document {
@@ -89,6 +113,7 @@ export const serverInfoCommands: CommandTable = {
     }),
   },
   getParameter: { run: getParameter, adminOnly: true },
+  setParameter: { run: setParameter, adminOnly: true },
   serverStatus: { run: serverStatus },
   whatsmyuri: { run: () => ({ you: '127.0.0.1', ok: 1 }) },
   connectionStatus: {

@@ -48,3 +48,46 @@ export const transactionCommands: CommandTable = {
   commitTransaction: { run: commitTransaction, write: true, adminOnly: true },
   abortTransaction: { run: abortTransaction, write: true, adminOnly: true },
 };
+
+/** The commands mongod runs inside a multi-document transaction (its transaction allowlist). */
+const ALLOWED_IN_TRANSACTION: ReadonlySet<string> = new Set([
+  'abortTransaction',
+  'aggregate',
+  'commitTransaction',
+  'create',
+  'createIndexes',
+  'delete',
+  'distinct',
+  'find',
+  'findAndModify',
+  'findandmodify',
+  'getMore',
+  'insert',
+  'killCursors',
+  'update',
+]);
+
+/**
+ * Refuses, before the transaction is looked up (it stays open, as in mongod), a command mongod
+ * does not run in a transaction, or one against the config, local or admin database.
+ */
+export function checkAllowedInTransaction(name: string, db: string): void {
+  if (name === 'count') {
+    throw serverError(
+      ErrorCodes.OperationNotSupportedInTransaction,
+      "Cannot run 'count' in a multi-document transaction. Please see http://dochub.mongodb.org/core/transaction-count for a recommended alternative.",
+    );
+  }
+  if (!ALLOWED_IN_TRANSACTION.has(name)) {
+    throw serverError(
+      ErrorCodes.OperationNotSupportedInTransaction,
+      `Cannot run '${name}' in a multi-document transaction.`,
+    );
+  }
+  if (db === 'config' || db === 'local' || (db === 'admin' && !TRANSACTION_END_COMMANDS.has(name))) {
+    throw serverError(
+      ErrorCodes.OperationNotSupportedInTransaction,
+      `Cannot run command against the '${db}' database in a transaction.`,
+    );
+  }
+}

@@ -16,6 +16,7 @@ import {
   type DocumentChange,
   type IndexSpec,
 } from './indexes';
+import { DocumentHistory, VersionClock } from './snapshot';
 import { isOperatorObject, keyOf } from './values';
 
 /** The key of a document in its collection (its `_id`, compared as mongod does). */
@@ -69,34 +70,25 @@ export function documentsOf(
   return docs;
 }
 
-/** What a document was before the change numbered `version`. */
-interface PastVersion {
-  version: number;
-  before: Document | undefined;
-}
-
 /** Documents and indexes of one collection: its committed data. */
 export class CollectionData implements DataView {
-  /** Changes so far, numbered from 1: a snapshot taken at version v sees changes 1..v. */
-  private version = 0;
-  /** Open snapshots by version (how many at each). */
-  private readonly snapshots = new Map<number, number>();
-  /** Changes made while a snapshot was open, oldest first (each document's previous version). */
-  private readonly log: Array<PastVersion & { idKey: string }> = [];
-  /** The same, by document. */
-  private readonly history = new Map<string, PastVersion[]>();
+  /** Versions replaced while a snapshot was open. */
+  private readonly history = new DocumentHistory();
 
   constructor(
     /** "db.coll", for error messages. */
     public ns: string,
+    /** The store's version counter (shared by all its collections: one snapshot spans them). */
+    readonly clock: VersionClock = new VersionClock(),
     readonly docs = new Map<string, Document>(),
     readonly indexes: Index[] = [new Index(ID_INDEX_SPEC)],
   ) {}
 
-  /** A copy (documents shared) without snapshots: a new committed data of the collection. */
+  /** A copy (documents shared) without history: a new committed data of the collection. */
   clone(): CollectionData {
     return new CollectionData(
       this.ns,
+      this.clock,
       new Map(this.docs),
       this.indexes.map((index) => index.clone()),
     );
@@ -167,59 +159,24 @@ export class CollectionData implements DataView {
     }
   }
 
-  /** Opens a snapshot of the data as it is now; returns its version (close it with closeSnapshot). */
-  openSnapshot(): number {
-    this.snapshots.set(this.version, (this.snapshots.get(this.version) ?? 0) + 1);
-    return this.version;
-  }
-
-  /** Closes a snapshot; the versions no open snapshot needs any more are dropped. */
-  closeSnapshot(version: number): void {
-    const open = this.snapshots.get(version);
-    if (open === undefined) return;
-    if (open > 1) {
-      this.snapshots.set(version, open - 1);
-      return;
-    }
-    this.snapshots.delete(version);
-    if (!this.snapshots.size) {
-      this.log.length = 0;
-      this.history.clear();
-      return;
-    }
-    const oldest = Math.min(...this.snapshots.keys());
-    let dropped = 0;
-    while (dropped < this.log.length && this.log[dropped].version <= oldest) {
-      const { idKey } = this.log[dropped++];
-      const versions = this.history.get(idKey)!;
-      versions.shift();
-      if (!versions.length) this.history.delete(idKey);
-    }
-    if (dropped) this.log.splice(0, dropped);
-  }
-
   /** A document as the snapshot at `version` sees it. */
   at(idKey: string, version: number): Document | undefined {
-    const versions = this.history.get(idKey);
-    if (!versions) return this.docs.get(idKey);
-    const next = firstAfter(versions, version);
-    return next < versions.length ? versions[next].before : this.docs.get(idKey);
+    return this.history.at(idKey, version, this.docs.get(idKey));
   }
 
   /** True when the document changed after the snapshot at `version`. */
   changedAfter(idKey: string, version: number): boolean {
-    const versions = this.history.get(idKey);
-    return versions !== undefined && versions[versions.length - 1].version > version;
+    return this.history.changedAfter(idKey, version);
   }
 
   /** The `_id` keys of the documents changed after the snapshot at `version` (repeats possible). */
-  *changedSince(version: number): Iterable<string> {
-    for (let i = firstAfter(this.log, version); i < this.log.length; i++) yield this.log[i].idKey;
+  changedSince(version: number): Iterable<string> {
+    return this.history.changedSince(version);
   }
 
   /** Every document as the snapshot at `version` sees it: natural order, those deleted since last. */
   *snapshotDocs(version: number): Iterable<[string, Document]> {
-    if (!this.history.size) {
+    if (this.history.isEmpty) {
       yield* this.docs;
       return;
     }
@@ -236,30 +193,42 @@ export class CollectionData implements DataView {
 
   /** Numbers a change of a document (call before it); keeps its old version while a snapshot is open. */
   private changing(idKey: string): void {
-    const version = ++this.version;
-    if (!this.snapshots.size) return;
-    const before = this.docs.get(idKey);
-    this.log.push({ version, idKey, before });
-    let versions = this.history.get(idKey);
-    if (!versions) this.history.set(idKey, (versions = []));
-    versions.push({ version, before });
+    const { version, keep } = this.clock.tick(this.history);
+    if (keep) this.history.record(version, idKey, this.docs.get(idKey));
   }
 
   findIndex(name: string): Index | undefined {
     return this.indexes.find((index) => index.name === name);
   }
 
-  /**
-   * Adds an index, building it over the existing documents. Returns false when an identical index
-   * exists; throws on a conflicting one or when existing documents violate a unique index.
-   */
+  /** Adds an index (see {@link addIndexes}); false when an identical index exists. */
   addIndex(spec: IndexSpec): boolean {
-    const sameName = this.findIndex(spec.name);
-    const sameKey = this.indexes.find(
+    return this.addIndexes([spec]).length > 0;
+  }
+
+  /**
+   * Adds indexes, built over the existing documents, all or none (mongod builds a createIndexes
+   * batch together). Returns the specs created (identical existing ones are skipped); throws on a
+   * conflicting index or when existing documents violate a unique index.
+   */
+  addIndexes(specs: readonly IndexSpec[]): IndexSpec[] {
+    const built: Index[] = [];
+    for (const spec of specs) {
+      const index = this.buildIndex(spec, [...this.indexes, ...built]);
+      if (index) built.push(index);
+    }
+    this.indexes.push(...built);
+    return built.map((index) => index.spec);
+  }
+
+  /** A new index over the documents; undefined when `among` has an identical one. */
+  private buildIndex(spec: IndexSpec, among: readonly Index[]): Index | undefined {
+    const sameName = among.find((index) => index.name === spec.name);
+    const sameKey = among.find(
       (index) => keyOf(index.spec.key) === keyOf(spec.key) && sameIndexOptions(index.spec, spec),
     );
     if (sameName && keyOf(sameName.spec.key) === keyOf(spec.key) && sameIndexOptions(sameName.spec, spec)) {
-      return false;
+      return undefined;
     }
     if (sameName) {
       throw serverError(
@@ -278,8 +247,7 @@ export class CollectionData implements DataView {
       index.check(this.ns, doc, idKey);
       index.add(doc, idKey);
     }
-    this.indexes.push(index);
-    return true;
+    return index;
   }
 
   /** Removes an index by name; the `_id` index cannot be dropped. */
@@ -289,18 +257,6 @@ export class CollectionData implements DataView {
     if (position < 0) throw serverError(ErrorCodes.IndexNotFound, `index not found with name [${name}]`);
     return this.indexes.splice(position, 1)[0].spec;
   }
-}
-
-/** The position of the first entry numbered after `version` (entries ascending by version). */
-function firstAfter(entries: ReadonlyArray<{ version: number }>, version: number): number {
-  let low = 0;
-  let high = entries.length;
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if (entries[middle].version <= version) low = middle + 1;
-    else high = middle;
-  }
-  return low;
 }
 
 /** Options a collection was created with, as listCollections shows them. */
@@ -315,8 +271,9 @@ export class Collection {
     public db: string,
     public name: string,
     public options: CollectionOptions = {},
+    clock?: VersionClock,
   ) {
-    this.data = new CollectionData(this.ns);
+    this.data = new CollectionData(this.ns, clock);
   }
 
   get ns(): string {
@@ -336,7 +293,7 @@ export class Collection {
 
   /** A copy with a new UUID in another database (cross-database renameCollection). */
   copyTo(db: string, name: string): Collection {
-    const copy = new Collection(db, name, this.options);
+    const copy = new Collection(db, name, this.options, this.data.clock);
     copy.data = this.data.clone();
     copy.data.ns = copy.ns;
     return copy;

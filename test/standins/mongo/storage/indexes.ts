@@ -4,6 +4,7 @@
  */
 import type { Document } from 'bson';
 import { ErrorCodes, MongoServerError, serverError } from '../errors';
+import { parseCollation, standInRefusal } from './collation';
 import { compileFilter } from './query';
 import { formatDocument, getPath, keyOf, valuesAtPath } from './values';
 
@@ -76,6 +77,10 @@ export function normaliseIndexSpec(raw: unknown): IndexSpec {
   if (spec.expireAfterSeconds !== undefined && typeof spec.expireAfterSeconds !== 'number') {
     throw serverError(ErrorCodes.CannotCreateIndex, "TTL index 'expireAfterSeconds' option must be numeric");
   }
+  // A unique index compares keys under its collation; the stand-in's unique keys are binary.
+  if (parseCollation(spec.collation) && spec.unique === true) {
+    throw standInRefusal('a non-simple collation on a unique index');
+  }
   // Build options and the legacy `ns` are accepted and not kept, as mongod does.
   const { v: _v, background: _background, ns: _ns, ...rest } = spec;
   return {
@@ -101,6 +106,15 @@ export interface DocumentChange {
   before?: Document;
   after?: Document;
 }
+
+/** True when `indexes` has one identical to `spec` (same name, key and options). */
+export const indexExists = (indexes: readonly Index[], spec: IndexSpec): boolean =>
+  indexes.some(
+    (index) =>
+      index.name === spec.name &&
+      keyOf(index.spec.key) === keyOf(spec.key) &&
+      sameIndexOptions(index.spec, spec),
+  );
 
 /** One index of a collection; unique indexes map each key to the `_id` key holding it. */
 export class Index {

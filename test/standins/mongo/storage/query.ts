@@ -3,16 +3,24 @@
  * Stored documents are never mutated here: aggregation clones its input.
  */
 import { ObjectId, type Document } from 'bson';
-import { Aggregator, ProcessingMode, Query, find as mingoFind } from 'mingo';
+import { Aggregator } from 'mingo/aggregator';
+import { ProcessingMode } from 'mingo/core';
 import * as pipelineOperators from 'mingo/operators/pipeline';
+import { Query } from 'mingo/query';
+import type { Options as MingoOptions } from 'mingo/types';
 import { ErrorCodes, MongoServerError, serverError } from '../errors';
+import { parseCollation } from './collation';
+import { refuseUncollated, STANDIN_CONTEXT } from './mingo-context';
 import { keyOf } from './values';
 
 /** Options shared by find and aggregate. */
 export interface QueryOptions {
+  /** The collation document of the command or statement (parsed and checked here). */
   collation?: Document;
   /** Documents of another collection of the same database (for $lookup, $unionWith, $graphLookup). */
   resolveCollection?: (name: string) => Document[];
+  /** The command's `let` variables, evaluated (see let-variables.ts), as `$$name`. */
+  variables?: Document;
 }
 
 export interface FindSpec extends QueryOptions {
@@ -31,7 +39,7 @@ const SUPPORTED_STAGES = new Set(Object.keys(pipelineOperators).filter((name) =>
 export function compileFilter(filter: Document = {}, options: QueryOptions = {}): (doc: Document) => boolean {
   const byId = idFilter(filter, options);
   if (byId) return byId;
-  const query = withMongoErrors(() => new Query(filter, mingoOptions(options)));
+  const query = withMongoErrors(() => new Query(filter, mingoOptions(options, filter)));
   return (doc) => withMongoErrors(() => query.test(doc));
 }
 
@@ -44,7 +52,7 @@ function idFilter(
   filter: Document | undefined,
   options: QueryOptions,
 ): ((doc: Document) => boolean) | undefined {
-  if (!filter || options.collation) return undefined;
+  if (!filter || options.collation || options.variables) return undefined;
   const fields = Object.keys(filter);
   if (fields.length !== 1 || fields[0] !== '_id') return undefined;
   const id: unknown = filter._id;
@@ -64,7 +72,8 @@ export function findDocuments(docs: Iterable<Document>, spec: FindSpec): Documen
     return spec.limit ? matched.slice(from, from + spec.limit) : matched.slice(from);
   }
   return withMongoErrors(() => {
-    const cursor = mingoFind(Array.from(docs), spec.filter ?? {}, undefined, mingoOptions(spec));
+    const options = mingoOptions(spec, spec.filter);
+    const cursor = new Query(spec.filter ?? {}, options).find(Array.from(docs));
     if (spec.sort && Object.keys(spec.sort).length) cursor.sort(spec.sort as Record<string, 1 | -1>);
     if (spec.skip) cursor.skip(spec.skip);
     if (spec.limit) cursor.limit(spec.limit);
@@ -77,7 +86,7 @@ export function findDocuments(docs: Iterable<Document>, spec: FindSpec): Documen
 
 /** Applies a find projection to one document, keeping the document's field order as mongod does. */
 function project(doc: Document, projection: Document, options: QueryOptions): Document {
-  const projected = mingoFind([doc], {}, projection, mingoOptions(options)).next() as Document;
+  const projected = new Query({}, mingoOptions(options)).find([doc], projection).next() as Document;
   const ordered: Document = {};
   for (const key of Object.keys(doc)) if (key in projected) ordered[key] = projected[key];
   for (const key of Object.keys(projected)) if (!(key in ordered)) ordered[key] = projected[key];
@@ -121,25 +130,40 @@ export function aggregateDocuments(
   options: QueryOptions = {},
 ): Document[] {
   return withMongoErrors(() =>
-    new Aggregator(pipeline, { ...mingoOptions(options), processingMode: ProcessingMode.CLONE_INPUT }).run(
-      Array.from(docs),
-    ),
+    new Aggregator(pipeline, {
+      ...mingoOptions(options, pipeline),
+      processingMode: ProcessingMode.CLONE_INPUT,
+    }).run(Array.from(docs)),
   );
 }
 
-function mingoOptions(options: QueryOptions) {
+/**
+ * mingo's options for a query or pipeline: the stand-in's operators, the parsed collation (a
+ * filter or pipeline using an operator the stand-in does not collate is refused under one), the
+ * command's variables.
+ */
+function mingoOptions(options: QueryOptions, spec?: unknown): Partial<MingoOptions> {
+  const collation = parseCollation(options.collation);
+  if (collation) refuseUncollated(spec);
   return {
-    ...(options.collation ? { collation: options.collation as never } : {}),
+    context: STANDIN_CONTEXT,
+    ...(collation ? { collation: collation.mingo } : {}),
     ...(options.resolveCollection ? { collectionResolver: options.resolveCollection } : {}),
+    ...(options.variables ? { variables: options.variables } : {}),
   };
 }
 
-/** mingo throws plain Errors; mongod answers BadValue (2) for what they describe. */
+/** mingo throws plain Errors; mongod answers BadValue (2) for most of what they describe. */
 export function withMongoErrors<T>(run: () => T): T {
   try {
     return run();
   } catch (error) {
     if (error instanceof MongoServerError) throw error;
-    throw serverError(ErrorCodes.BadValue, (error as Error).message);
+    const { message } = error as Error;
+    // mongod: "Use of undefined variable: <name>" is Location17276.
+    const code = message.startsWith('Use of undefined variable:')
+      ? ErrorCodes.Location17276
+      : ErrorCodes.BadValue;
+    throw serverError(code, message);
   }
 }

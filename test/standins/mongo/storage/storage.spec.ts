@@ -8,6 +8,7 @@ import { Store } from './store';
 import { applyUpdate, buildUpsertDocument, parseUpdate } from './update';
 import { keyOf } from './values';
 import { Writer } from './writer';
+import { WriteBlocked } from './locks';
 import { Transaction } from './transaction';
 import { SessionRegistry } from '../sessions';
 
@@ -107,6 +108,9 @@ describe('transactions', () => {
     return { store, collection };
   }
 
+  const inTransaction = (store: Store, txn: Transaction) =>
+    new Writer(store, { txn, lsid: { id: 'session' }, txnNumber: Long.fromNumber(txn.txnNumber) });
+
   it('keeps writes private until commit, then applies them with their events', () => {
     const { store, collection } = setup();
     const txn = new Transaction(1);
@@ -123,20 +127,33 @@ describe('transactions', () => {
     ]);
   });
 
-  it('fails the commit with a TransientTransactionError WriteConflict when a written document changed meanwhile', () => {
+  it('fails a write to a document changed after the snapshot with a TransientTransactionError WriteConflict', () => {
     const { store, collection } = setup();
     const txn = new Transaction(1);
-    const writer = new Writer(store, { txn, lsid: { id: 'session' }, txnNumber: Long.fromNumber(1) });
-    writer.update(collection, writer.data(collection).get(keyOf(1))!, { _id: 1, n: 1 });
+    const writer = inTransaction(store, txn);
+    const seen = writer.data(collection).get(keyOf(1))!;
     new Writer(store).update(collection, collection.data.get(keyOf(1))!, { _id: 1, n: 5 });
-    expect(() => txn.commit(store)).toThrow(
+    expect(() => writer.update(collection, seen, { _id: 1, n: 1 })).toThrow(
       expect.objectContaining({ code: 112, errorLabels: ['TransientTransactionError'] }),
     );
     expect(collection.data.get(keyOf(1))).toEqual({ _id: 1, n: 5 });
   });
 
-  const inTransaction = (store: Store, txn: Transaction) =>
-    new Writer(store, { txn, lsid: { id: 'session' }, txnNumber: Long.fromNumber(txn.txnNumber) });
+  it('blocks a write outside a transaction (WriteBlocked) while an open transaction holds the document', () => {
+    const { store, collection } = setup();
+    const txn = new Transaction(1);
+    const writer = inTransaction(store, txn);
+    writer.update(collection, writer.data(collection).get(keyOf(1))!, { _id: 1, n: 1 });
+    const outside = new Writer(store);
+    const blocked = () => outside.update(collection, collection.data.get(keyOf(1))!, { _id: 1, n: 5 });
+    expect(blocked).toThrow(WriteBlocked);
+    expect(() => inTransaction(store, new Transaction(2)).delete(collection, { _id: 1, n: 0 })).toThrow(
+      expect.objectContaining({ code: 112 }),
+    );
+    txn.abort();
+    blocked();
+    expect(collection.data.get(keyOf(1))).toEqual({ _id: 1, n: 5 });
+  });
 
   it('reads a snapshot taken at first touch, whatever is committed after it', () => {
     const { store, collection } = setup();
@@ -167,29 +184,34 @@ describe('transactions', () => {
     expect([...collection.data.docs.values()]).toEqual([{ _id: 1, n: 5 }, { _id: 3, n: 0 }, { _id: 4 }]);
   });
 
-  it('checks unique keys against its snapshot and the committed data again at commit', () => {
+  it('checks unique keys against its snapshot; a key changed since the snapshot is a WriteConflict', () => {
     const store = new Store();
     const { collection } = store.create('db', 'c');
     collection.data.addIndex({ v: 2, key: { email: 1 }, name: 'email_1', unique: true });
     const outside = new Writer(store);
     outside.insert(collection, { _id: 1, email: 'a' });
 
-    // Held in the snapshot, released by a commit after it: still a duplicate for the transaction.
+    // Held in the snapshot, released by a commit after it: a WriteConflict (the key changed since).
     const first = new Transaction(1);
     const writer = inTransaction(store, first);
     writer.data(collection);
     outside.delete(collection, collection.data.get(keyOf(1))!);
-    expect(codeOf(() => writer.insert(collection, { _id: 2, email: 'a' }))).toBe(11000);
+    expect(codeOf(() => writer.insert(collection, { _id: 2, email: 'a' }))).toBe(112);
     first.abort();
 
-    // Taken by a commit after the snapshot: invisible to the transaction, a WriteConflict at commit.
+    // Taken by a commit after the snapshot: invisible to the transaction, a WriteConflict at the insert.
     const second = new Transaction(2);
     const other = inTransaction(store, second);
     other.data(collection);
     outside.insert(collection, { _id: 3, email: 'b' });
-    other.insert(collection, { _id: 4, email: 'b' });
-    expect(() => second.commit(store)).toThrow(expect.objectContaining({ code: 112 }));
+    expect(codeOf(() => other.insert(collection, { _id: 4, email: 'b' }))).toBe(112);
+    second.abort();
     expect([...collection.data.docs.values()]).toEqual([{ _id: 3, email: 'b' }]);
+
+    // Held in the snapshot by an unchanged document: a DuplicateKey.
+    const dup = new Transaction(4);
+    expect(codeOf(() => inTransaction(store, dup).insert(collection, { _id: 8, email: 'b' }))).toBe(11000);
+    dup.abort();
 
     // A key moved between documents within one transaction commits.
     const third = new Transaction(3);

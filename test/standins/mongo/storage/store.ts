@@ -8,6 +8,8 @@ import type { ChangeStreamHost, WriteEvent } from '../contract';
 import { ErrorCodes, serverError } from '../errors';
 import { Collection, type CollectionOptions } from './collection';
 import { ID_INDEX_SPEC } from './indexes';
+import { WriteLocks } from './locks';
+import { VersionClock } from './snapshot';
 import { keyOf } from './values';
 
 /** A namespace as a pair. */
@@ -28,7 +30,26 @@ export function validateNamespace(db: string, coll?: string): void {
   }
 }
 
+/** An existing collection for a create with `options`: itself when identical, else NamespaceExists (48). */
+export function sameCollection(existing: Collection, options: CollectionOptions): Collection {
+  if (keyOf(existing.options) === keyOf(options)) return existing;
+  throw serverError(ErrorCodes.NamespaceExists, `Collection ${existing.ns} already exists.`);
+}
+
+/** The event of a created collection (or view). */
+export function createEvent(collection: Collection): WriteEvent {
+  const { db, name, options } = collection;
+  const operationDescription = options.viewOn
+    ? { viewOn: options.viewOn, pipeline: options.pipeline ?? [] }
+    : { idIndex: ID_INDEX_SPEC, ...options };
+  return { op: 'create', db, coll: name, collectionUUID: collection.uuid, operationDescription };
+}
+
 export class Store implements ChangeStreamHost {
+  /** One version counter for all collections: a transaction's snapshot spans them. */
+  readonly clock = new VersionClock();
+  /** What open transactions wrote (documents, unique keys, namespaces they create). */
+  readonly locks = new WriteLocks();
   private readonly databases = new Map<string, Map<string, Collection>>();
 
   collection(db: string, name: string): Collection | undefined {
@@ -51,19 +72,10 @@ export class Store implements ChangeStreamHost {
   ): { collection: Collection; events: WriteEvent[] } {
     validateNamespace(db, name);
     const existing = this.collection(db, name);
-    if (existing) {
-      if (keyOf(existing.options) === keyOf(options)) return { collection: existing, events: [] };
-      throw serverError(ErrorCodes.NamespaceExists, `Collection ${db}.${name} already exists.`);
-    }
-    const collection = new Collection(db, name, options);
+    if (existing) return { collection: sameCollection(existing, options), events: [] };
+    const collection = new Collection(db, name, options, this.clock);
     this.attach(collection);
-    const operationDescription = options.viewOn
-      ? { viewOn: options.viewOn, pipeline: options.pipeline ?? [] }
-      : { idIndex: ID_INDEX_SPEC, ...options };
-    return {
-      collection,
-      events: [{ op: 'create', db, coll: name, collectionUUID: collection.uuid, operationDescription }],
-    };
+    return { collection, events: [createEvent(collection)] };
   }
 
   /** Drops a collection; no event when it does not exist (mongod 7 answers ok either way). */
@@ -128,7 +140,8 @@ export class Store implements ChangeStreamHost {
       : null;
   }
 
-  private attach(collection: Collection): void {
+  /** Adds a collection under its namespace (a new one, or one a transaction created, at commit). */
+  attach(collection: Collection): void {
     let database = this.databases.get(collection.db);
     if (!database) this.databases.set(collection.db, (database = new Map()));
     database.set(collection.name, collection);

@@ -7,6 +7,7 @@
 import { ObjectId, Timestamp, type Document } from 'bson';
 import { update as mingoUpdate } from 'mingo';
 import { ErrorCodes, serverError } from '../errors';
+import { parseCollation, standInRefusal } from './collation';
 import { addNumeric, isNumeric, multiplyNumeric, zeroLike, type Numeric } from './numeric';
 import { aggregateDocuments, withMongoErrors } from './query';
 import {
@@ -32,6 +33,9 @@ export interface UpdateContext {
   arrayFilters?: Document[];
   /** True when the update builds the document an upsert inserts (`$setOnInsert` applies). */
   inserting?: boolean;
+  /** A pipeline update's `$$variables` (the command's `let`, the statement's `c`) and collation. */
+  variables?: Document;
+  collation?: Document;
 }
 
 const MINGO_OPERATORS = new Set([
@@ -144,8 +148,12 @@ export function applyUpdate(doc: Document, update: ParsedUpdate, context: Update
   if (update.kind === 'replacement') {
     result = replaceKeepingId(doc, update.replacement);
   } else if (update.kind === 'pipeline') {
-    result = aggregateDocuments([doc], update.pipeline)[0] ?? {};
+    const { variables, collation } = context;
+    result = aggregateDocuments([doc], update.pipeline, { variables, collation })[0] ?? {};
+    // mongod gives the pipeline's result the document's _id back when it has none ($replaceRoot, $project).
+    if (result._id === undefined && doc._id !== undefined) result._id = doc._id;
   } else {
+    if (parseCollation(context.collation)) refuseUncollatedOperators(update.operators, context);
     result = cloneDocument(doc);
     applyOperators(result, prepareOperators(result, update.operators, context), context);
   }
@@ -157,6 +165,27 @@ export function applyUpdate(doc: Document, update: ParsedUpdate, context: Update
     );
   }
   return withIdFirst(result);
+}
+
+/**
+ * Under a collation mongod also compares strings by it in `$pull`, `$pullAll`, `$addToSet`,
+ * `$min`, `$max`, `$push` with `$sort`, arrayFilters and the positional `$`; mingo applies these
+ * binary, so the stand-in refuses them under a non-simple collation rather than answer differently.
+ */
+function refuseUncollatedOperators(operators: Record<string, Document>, context: UpdateContext): void {
+  const binary = ['$pull', '$pullAll', '$addToSet', '$min', '$max'].find((name) => name in operators);
+  const sortedPush = Object.values(operators.$push ?? {}).some(
+    (value) => isOperatorObject(value) && '$sort' in (value as Document),
+  );
+  const positional = Object.values(operators).some((argument) => Object.keys(argument).some(isPositional));
+  const what =
+    binary ??
+    (sortedPush
+      ? '$push with $sort'
+      : positional || context.arrayFilters
+        ? 'arrayFilters and positional updates'
+        : undefined);
+  if (what) throw standInRefusal(`${what} under a non-simple collation`);
 }
 
 const immutableId = () =>

@@ -12,7 +12,6 @@ import {
   type CommandStartedEvent,
   type CommandSucceededEvent,
   type Db,
-  type MongoClientOptions,
 } from 'mongodb';
 
 /** A command monitoring event as the unified format names it. */
@@ -35,7 +34,7 @@ export interface ClientEntity {
 export interface EntityDescription {
   client?: {
     id: string;
-    uriOptions?: MongoClientOptions;
+    uriOptions?: Record<string, string | number | boolean>;
     observeEvents?: ObservedEvent['type'][];
     ignoreCommandMonitoringEvents?: string[];
     observeSensitiveCommands?: boolean;
@@ -52,6 +51,8 @@ const SENSITIVE_COMMANDS = new Set([
 
 export class EntityMap {
   private readonly entities = new Map<string, unknown>();
+  /** lsids recorded when sessions are created (the unified format's `$$sessionLsid` outlives endSession). */
+  private readonly lsids = new Map<string, Document>();
 
   constructor(private readonly uri: string) {}
 
@@ -68,7 +69,9 @@ export class EntityMap {
         this.set(id, this.database(database).collection(collectionName, collectionOptions));
       } else if (kind === 'session') {
         const { id, client, sessionOptions } = description.session!;
-        this.set(id, this.client(client).client.startSession(sessionOptions));
+        const session = this.client(client).client.startSession(sessionOptions);
+        this.set(id, session);
+        if (session.id) this.lsids.set(id, session.id);
       } else throw new Error(`unsupported entity type '${kind}' (entity ${spec?.id})`);
     }
   }
@@ -103,7 +106,7 @@ export class EntityMap {
 
   /** The lsid document of a session entity. */
   sessionLsid(id: string): Document {
-    const lsid = this.session(id).id;
+    const lsid = this.lsids.get(id) ?? this.session(id).id;
     if (!lsid) throw new Error(`session '${id}' has no lsid`);
     return lsid;
   }
@@ -118,6 +121,7 @@ export class EntityMap {
   async close(): Promise<void> {
     const values = [...this.entities.values()];
     this.entities.clear();
+    this.lsids.clear();
     const closeQuietly = async (close: () => Promise<unknown> | void) => {
       try {
         await close();
@@ -137,8 +141,9 @@ export class EntityMap {
 
   private async createClient(spec: NonNullable<EntityDescription['client']>): Promise<void> {
     const observe = new Set(spec.observeEvents ?? []);
-    const ignore = new Set(spec.ignoreCommandMonitoringEvents ?? []);
-    const client = new MongoClient(this.uri, { ...spec.uriOptions, monitorCommands: true });
+    // NOTE: the failPoint operation runs configureFailPoint on the test's client; tests never expect it.
+    const ignore = new Set([...(spec.ignoreCommandMonitoringEvents ?? []), 'configureFailPoint']);
+    const client = new MongoClient(withUriOptions(this.uri, spec.uriOptions), { monitorCommands: true });
     const entity: ClientEntity = { kind: 'client', client, events: [] };
     const record = (type: ObservedEvent['type'], event: ObservedEvent) => {
       if (!observe.has(type) || ignore.has(event.commandName)) return;
@@ -171,6 +176,14 @@ export class EntityMap {
     this.set(spec.id, entity);
     await client.connect();
   }
+}
+
+/** uriOptions go into the connection string, as the driver's own unified runner does. */
+function withUriOptions(uri: string, options: Record<string, string | number | boolean> = {}): string {
+  const extra = Object.entries(options).map(([k, v]) => `${k}=${encodeURIComponent(String(v))}`);
+  if (!extra.length) return uri;
+  const base = uri.includes('?') ? uri : uri.includes('/', 'mongodb://'.length) ? `${uri}?` : `${uri}/?`;
+  return `${base}${base.endsWith('?') ? '' : '&'}${extra.join('&')}`;
 }
 
 function isSensitive(commandName: string, command?: Document): boolean {

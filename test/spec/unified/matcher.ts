@@ -27,7 +27,9 @@ export function assertMatches(
   root = true,
   path = '$',
 ): void {
-  if (isOperator(expected)) return matchOperator(expected, actual, context, path);
+  if (isOperator(expected)) return matchOperator(expected, actual, context, root, path);
+  // NOTE: the driver sends some documents as Maps to keep key order (createIndexes keys, sort).
+  if (actual instanceof Map) actual = Object.fromEntries(actual);
   if (Array.isArray(expected)) {
     if (!Array.isArray(actual)) fail(path, 'an array', actual);
     if (actual.length !== expected.length) fail(path, `an array of ${expected.length} elements`, actual);
@@ -57,6 +59,16 @@ export function assertMatches(
   if (!valuesEqual(expected, actual)) fail(path, describe(expected), actual);
 }
 
+/**
+ * Matches the documents of an iterable result (find, aggregate...): each element is a root-level
+ * document, so it may carry extra fields, unlike the elements of a plain array value.
+ */
+export function assertMatchesIterable(expected: unknown[], actual: unknown, context: MatchContext): void {
+  if (!Array.isArray(actual)) fail('$', 'an array', actual);
+  if (actual.length !== expected.length) fail('$', `an array of ${expected.length} elements`, actual);
+  expected.forEach((item, i) => assertMatches(item, actual[i], context, true, `$[${i}]`));
+}
+
 /** True when `actual` matches, else false (for `$$unsetOrMatches`-like probing). */
 export function matches(expected: unknown, actual: unknown, context: MatchContext, root = true): boolean {
   try {
@@ -68,7 +80,13 @@ export function matches(expected: unknown, actual: unknown, context: MatchContex
   }
 }
 
-function matchOperator(expected: Document, actual: unknown, context: MatchContext, path: string): void {
+function matchOperator(
+  expected: Document,
+  actual: unknown,
+  context: MatchContext,
+  root: boolean,
+  path: string,
+): void {
   const [operator] = Object.keys(expected);
   const argument = expected[operator];
   switch (operator) {
@@ -77,7 +95,8 @@ function matchOperator(expected: Document, actual: unknown, context: MatchContex
       if ((actual !== undefined) !== argument) fail(path, argument ? 'a value' : 'no value', actual);
       return;
     case '$$unsetOrMatches':
-      if (actual !== undefined) assertMatches(argument, actual, context, false, path);
+      // NOTE: matched as if the operator were absent, so a root-level document stays root-level.
+      if (actual !== undefined) assertMatches(argument, actual, context, root, path);
       return;
     case '$$type': {
       const wanted: string[] = Array.isArray(argument) ? argument : [argument];

@@ -2,8 +2,9 @@ import { Int32, Long, ObjectId } from 'bson';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { loadKnownExceptions } from './exceptions';
-import { assertMatches, matches, type MatchContext } from './matcher';
+import { expectedCommandView } from './driver-quirks';
+import { exceptionRow, loadKnownExceptions, replaceAreaRows } from './exceptions';
+import { assertMatches, assertMatchesIterable, matches, type MatchContext } from './matcher';
 import { unmetRequirements } from './requirements';
 
 const lsid = { id: 'abc' };
@@ -36,6 +37,14 @@ describe('unified format matching', () => {
     expect(ok({ lsid: { $$sessionLsid: 's' } }, { lsid: { id: 'abc' } })).toBe(true);
   });
 
+  it('keeps root-level leniency through $$unsetOrMatches, in iterable results, and reads Maps', () => {
+    expect(ok({ $$unsetOrMatches: { a: 1 } }, { a: 1, b: 2 })).toBe(true);
+    expect(ok({ n: { $$unsetOrMatches: { a: 1 } } }, { n: { a: 1, b: 2 } })).toBe(false);
+    expect(() => assertMatchesIterable([{ a: 1 }], [{ a: 1, b: 2 }], context)).not.toThrow();
+    expect(() => assertMatchesIterable([{ a: 1 }], [{ a: 1 }, { a: 2 }], context)).toThrow('1 elements');
+    expect(ok({ sort: { _id: 1 } }, { sort: new Map([['_id', 1]]) })).toBe(true);
+  });
+
   it('compares BSON values by content and names the mismatching path', () => {
     const id = new ObjectId();
     expect(ok({ _id: id }, { _id: new ObjectId(id.toHexString()) })).toBe(true);
@@ -62,20 +71,48 @@ describe('runOnRequirements', () => {
 });
 
 describe('known exceptions (EXCEPTIONS.md)', () => {
-  it('reads the table rows and rejects malformed ones', () => {
+  it('reads one table per area section and rejects malformed or section-less rows', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'exceptions-'));
     try {
       const file = path.join(dir, 'EXCEPTIONS.md');
+      const table = '| File | Test | Reason |\n| --- | --- | --- |\n';
+      const row = exceptionRow('a.json', 'some | test', 'why');
       writeFileSync(
         file,
-        '# x\n\n| File | Test | Reason |\n| --- | --- | --- |\n| `a.json` | some test | why |\n',
+        `# x\n\n## crud\n\n${table}${row}\n\n## transactions\n\n${table}| \`a.json\` | t | r |\n`,
       );
-      expect([...loadKnownExceptions(file)]).toEqual([['a.json › some test', 'why']]);
-      writeFileSync(file, '| File | Test | Reason |\n| --- | --- | --- |\n| a.txt | t | r |\n');
+      const exceptions = loadKnownExceptions(file);
+      expect([...exceptions.get('crud')!]).toEqual([['a.json › some | test', 'why']]);
+      expect([...exceptions.get('transactions')!]).toEqual([['a.json › t', 'r']]);
+      writeFileSync(file, `## crud\n\n${table}| a.txt | t | r |\n`);
       expect(() => loadKnownExceptions(file)).toThrow('malformed exception row');
+      writeFileSync(file, `# x\n\n${table}| a.json | t | r |\n`);
+      expect(() => loadKnownExceptions(file)).toThrow('outside');
       expect(loadKnownExceptions(path.join(dir, 'missing.md')).size).toBe(0);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('replaceAreaRows', () => {
+  it("replaces only the rows of the area's table, or appends a section", () => {
+    const text = '# x\n\n## crud\n\n| File | Test | Reason |\n| -- | -- | -- |\n| a.json | t | r |\n\nend\n';
+    const replaced = replaceAreaRows(text, 'crud', ['| b.json | u | s |']);
+    expect(replaced).toBe(text.replace('| a.json | t | r |', '| b.json | u | s |'));
+    expect(replaceAreaRows(text, 'crud', [])).toBe(text.replace('| a.json | t | r |\n', ''));
+    expect(replaceAreaRows(text, 'transactions', ['| c.json | v | w |'])).toContain(
+      '## transactions\n\n| File | Test | Reason |\n| ---- | ---- | ------ |\n| c.json | v | w |\n',
+    );
+  });
+});
+
+describe('driver quirks', () => {
+  it('drops the wtimeout the driver adds to commitTransaction unless the test expects one', () => {
+    const command = { commitTransaction: 1, writeConcern: { w: 'majority', wtimeout: 10000 } };
+    const plain = { writeConcern: { w: 'majority' } };
+    expect(expectedCommandView('commitTransaction', command, plain).writeConcern).toEqual(plain.writeConcern);
+    expect(expectedCommandView('commitTransaction', command, command)).toBe(command);
+    expect(expectedCommandView('insert', command, plain)).toBe(command);
   });
 });

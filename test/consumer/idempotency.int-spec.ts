@@ -13,6 +13,7 @@ import {
 } from '../../libs/change-stream/src/idempotency/processed-event.store';
 import { validateWorkerOptions } from '../../libs/change-stream/src/interfaces/worker-options.interface';
 import { uniqueName, useGround } from '../support/ground';
+import { waitFor } from '../support/wait';
 
 const ground = useGround({ kafka: false });
 
@@ -192,6 +193,41 @@ describe('processed-event markers and the exactly-once executor', () => {
       expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled']);
       expect(await count(hot)).toBe(2);
       expect(await Promise.all(markers.map((m) => count(m.eventId)))).toEqual([1, 1]);
+    });
+
+    it("runs a shared transaction again while a handler's own write conflicts with an open transaction, and commits once it ended", async () => {
+      // Relies on mongod failing a transaction's write at once with WriteConflict (112,
+      // TransientTransactionError) when another open transaction wrote the document. That conflict is
+      // nobody's failure: counted as the handler's, runShared would reject with a SharedEffectError.
+      const store = new ProcessedEventStore(client, options(3_600_000));
+      const executor = new MongoEffectExecutor(client, store);
+      const hot = uniqueName('held');
+      await counters.insertOne({ _id: hot, n: 0 });
+      const holder = client.startSession();
+      holder.startTransaction();
+      await counters.updateOne({ _id: hot }, { $inc: { n: 10 } }, { session: holder });
+      let calls = 0;
+      const m = marker();
+      const shared = executor.runShared([
+        {
+          markers: [m],
+          effect: async (session) => {
+            calls++;
+            await counters.updateOne({ _id: hot }, { $inc: { n: 1 } }, { session });
+          },
+        },
+      ]);
+      try {
+        await waitFor(() => calls >= 2, { what: 'the conflicting write retried' });
+        // A shared transaction lasts about as long as its handlers (up to ~200 ms): the holder's does too.
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        await holder.commitTransaction();
+      } finally {
+        await holder.endSession();
+      }
+      await expect(shared).resolves.toBeUndefined();
+      expect(await count(hot)).toBe(11);
+      expect(await store.exists(m)).toBe(true);
     });
 
     it('lets only one of two workers sharing overlapping events commit', async () => {

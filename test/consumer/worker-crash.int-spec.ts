@@ -3,6 +3,10 @@
  * the next worker of the group gets the partition, the messages are redelivered, and every event
  * still takes effect exactly once. Once with a transaction per message (batchSize 1), once with the
  * messages of the batch in one shared transaction (the default).
+ *
+ * Relies on mongod keeping the dead worker's open transaction, and its document locks, until
+ * `transactionLifetimeLimitSeconds` (60 s by default) has passed: the redelivery conflicts with it
+ * until then. The test lowers that limit to 5 s for its run (and restores it).
  */
 import { MongoClient } from 'mongodb';
 import { changeEvents } from 'nest-change-stream/testing';
@@ -22,6 +26,25 @@ const topicOf = (prefix: string) => `${prefix}.${ITEMS_DB}.items`;
 const ground = useGround({
   kafka: { topics: MODES.map(({ prefix }) => ({ name: topicOf(prefix), partitions: 1 })) },
 });
+const ABANDONED_TRANSACTION_LIMIT_S = 5;
+
+let restoreLifetimeLimit: (() => Promise<void>) | undefined;
+beforeAll(async () => {
+  const client = await new MongoClient(ground().mongoUrl).connect();
+  const admin = client.db('admin');
+  const { transactionLifetimeLimitSeconds: before } = await admin.command({
+    getParameter: 1,
+    transactionLifetimeLimitSeconds: 1,
+  });
+  await admin.command({ setParameter: 1, transactionLifetimeLimitSeconds: ABANDONED_TRANSACTION_LIMIT_S });
+  restoreLifetimeLimit = async () => {
+    // A stand-in is gone with the ground by now; a shared real server gets its setting back.
+    if (ground().real.mongo)
+      await admin.command({ setParameter: 1, transactionLifetimeLimitSeconds: before });
+    await client.close();
+  };
+});
+afterAll(() => restoreLifetimeLimit?.());
 
 describe.each(MODES)(
   'a worker killed mid-handler (batchSize $batchSize)',

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { MongoError, type ClientSession, type MongoClient, type TransactionOptions } from 'mongodb';
 import { CHANGE_STREAM_MONGO_CLIENT } from '../change-stream.constants';
 import { EffectExecutor, SharedEffectError, type EffectOutcome, type SharedEffect } from './effect-executor';
+import { backoffDelay, sleep } from '../utils/timers';
 import { ProcessedEventStore, type ProcessedMarker } from './processed-event.store';
 
 /** Thrown inside the transaction to abort it when the marker already exists. */
@@ -16,9 +17,14 @@ const TRANSACTION_OPTIONS: TransactionOptions = {
 
 /** Commit attempts of a shared transaction whose outcome is unknown (the commit is idempotent). */
 const SHARED_COMMIT_ATTEMPTS = 3;
-/** Runs of a shared transaction that hit write conflicts before its messages go one by one. */
-const SHARED_TRANSIENT_ATTEMPTS = 3;
-const SHARED_RETRY_JITTER_MS = 10;
+/**
+ * Runs of a shared transaction that hit write conflicts before its messages go one by one. A conflict
+ * is raised at the write while the other transaction still holds the document (as mongod does), so
+ * the retries back off long enough to outlast one other shared transaction (up to ~200 ms of handler
+ * time): about 150-300 ms in all.
+ */
+const SHARED_TRANSIENT_ATTEMPTS = 6;
+const SHARED_RETRY_BACKOFF = { initialMs: 10, maxMs: 200 };
 
 /**
  * The exactly-once effect: each invocation runs in a MongoDB transaction that first inserts the
@@ -28,7 +34,7 @@ const SHARED_RETRY_JITTER_MS = 10;
  * (TransientTransactionError), which then finds the marker.
  *
  * A shared transaction (runShared) inserts the markers of several events in one insertMany, runs
- * their effects and commits once; a write conflict runs it again (up to 3 times), any other failure
+ * their effects and commits once; a write conflict runs it again (up to 6 times, backing off), any other failure
  * aborts all of it, and the caller falls back to `run` per event. Internal.
  */
 @Injectable()
@@ -62,11 +68,11 @@ export class MongoEffectExecutor extends EffectExecutor {
         return;
       } catch (error) {
         // NOTE: a write conflict with another transaction (TransientTransactionError, as withTransaction
-        // retries it) is nobody's failure: run the whole shared transaction again, after a short jitter.
+        // retries it), at a handler's write or at the markers', is nobody's failure: run it all again.
         const cause = error instanceof SharedEffectError ? error.cause : error;
         if (!isTransient(cause)) throw error;
         if (attempt >= SHARED_TRANSIENT_ATTEMPTS) throw cause;
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * SHARED_RETRY_JITTER_MS * attempt));
+        await sleep(backoffDelay(attempt - 1, SHARED_RETRY_BACKOFF));
       }
     }
   }

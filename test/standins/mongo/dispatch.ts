@@ -74,7 +74,7 @@ export class Dispatcher {
       throw serverError(ErrorCodes.NotWritablePrimary, 'not primary');
     }
 
-    if (traits.inTransaction) checkAllowedInTransaction(traits.name, db);
+    if (traits.inTransaction) checkAllowedInTransaction(traits.name, db, command);
     const session = command.lsid ? this.services.sessions.get(command.lsid) : undefined;
     const txnNumber = txnNumberOf(command);
     const txn = traits.inTransaction ? this.transactionOf(session, txnNumber, command, traits) : undefined;

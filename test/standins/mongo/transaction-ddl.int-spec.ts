@@ -2,9 +2,12 @@
  * What a transaction may run, as mongod 7.0 decides: createCollection and createIndexes on a new
  * collection are part of the transaction (visible only inside it until commit, gone on abort);
  * createIndexes on an existing or non-empty collection, count and commands outside mongod's
- * transaction allowlist are refused with OperationNotSupportedInTransaction (263).
+ * transaction allowlist are refused with OperationNotSupportedInTransaction (263), and a
+ * writeConcern on a statement inside a transaction with InvalidOptions (72).
  */
+import { Long, UUID } from 'bson';
 import { MongoServerError, type ClientSession, type Document } from 'mongodb';
+import { RawMongoClient } from './raw-client';
 import { useStandin } from './use-standin';
 
 /** Test documents: a number `_id` and any fields. */
@@ -146,5 +149,27 @@ describe('MongoDB stand-in: DDL and commands in a transaction', () => {
       message: "Cannot run 'listCollections' in a multi-document transaction.",
     });
     await txn.abortTransaction();
+  });
+
+  it('refuses writeConcern on a statement inside a transaction (72), but takes it on commit', async () => {
+    // mongod: "writeConcern is not allowed within a multi-statement transaction" for every command of
+    // it but commitTransaction and abortTransaction. The driver never sends one there, so a raw client does.
+    const raw = await RawMongoClient.connect(standin.mongo().port);
+    try {
+      const session = { lsid: { id: new UUID() }, txnNumber: Long.fromNumber(1), autocommit: false };
+      const name = freshName();
+      const first = { insert: name, documents: [{ _id: 1 }], startTransaction: true, ...session, $db: 'ddl' };
+      expect(await raw.command({ ...first, writeConcern: { w: 1 } })).toMatchObject({
+        ok: 0,
+        code: 72,
+        errmsg: 'writeConcern is not allowed within a multi-statement transaction',
+      });
+      expect(await raw.command(first)).toMatchObject({ ok: 1, n: 1 });
+      const commit = { commitTransaction: 1, ...session, writeConcern: { w: 1 }, $db: 'admin' };
+      expect(await raw.command(commit)).toMatchObject({ ok: 1 });
+      expect(await coll(name).countDocuments()).toBe(1);
+    } finally {
+      raw.close();
+    }
   });
 });

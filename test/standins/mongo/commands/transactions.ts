@@ -69,9 +69,16 @@ const ALLOWED_IN_TRANSACTION: ReadonlySet<string> = new Set([
 
 /**
  * Refuses, before the transaction is looked up (it stays open, as in mongod), a command mongod
- * does not run in a transaction, or one against the config, local or admin database.
+ * does not run in a transaction, one against the config, local or admin database, or a statement
+ * that carries its own writeConcern (only commit and abort take one).
  */
-export function checkAllowedInTransaction(name: string, db: string): void {
+export function checkAllowedInTransaction(name: string, db: string, command: Document): void {
+  if (command.writeConcern !== undefined && !TRANSACTION_END_COMMANDS.has(name)) {
+    throw serverError(
+      ErrorCodes.InvalidOptions,
+      'writeConcern is not allowed within a multi-statement transaction',
+    );
+  }
   if (name === 'count') {
     throw serverError(
       ErrorCodes.OperationNotSupportedInTransaction,

@@ -127,6 +127,14 @@ function collatedGroup(coll: Iterator, expr: Document, options: Options): Iterat
   });
 }
 
+/** The ordering comparisons, as the sign of a collated comparison they accept. */
+const ORDERINGS: ReadonlyArray<['$gt' | '$gte' | '$lt' | '$lte', (order: number) => boolean]> = [
+  ['$gt', (o) => o > 0],
+  ['$gte', (o) => o >= 0],
+  ['$lt', (o) => o < 0],
+  ['$lte', (o) => o <= 0],
+];
+
 /** mingo's operators with the collation-aware comparisons. */
 export const STANDIN_CONTEXT = Context.init({
   accumulator: accumulatorOperators,
@@ -134,22 +142,7 @@ export const STANDIN_CONTEXT = Context.init({
     ...expressionOperators,
     $eq: collatedExpression('$eq', (a, b, c) => collatedEqual(a, b, c)),
     $ne: collatedExpression('$ne', (a, b, c) => !collatedEqual(a, b, c)),
-    $gt: collatedExpression(
-      '$gt',
-      order((o) => o > 0),
-    ),
-    $gte: collatedExpression(
-      '$gte',
-      order((o) => o >= 0),
-    ),
-    $lt: collatedExpression(
-      '$lt',
-      order((o) => o < 0),
-    ),
-    $lte: collatedExpression(
-      '$lte',
-      order((o) => o <= 0),
-    ),
+    ...Object.fromEntries(ORDERINGS.map(([name, test]) => [name, collatedExpression(name, order(test))])),
     $cmp: collatedExpression('$cmp', (a, b, c) => Math.sign(collatedCompare(a, b, c))),
     $in: collatedExpression('$in', (a, b, c) => {
       if (!Array.isArray(b)) {
@@ -170,22 +163,7 @@ export const STANDIN_CONTEXT = Context.init({
     $ne: collatedQuery('$ne', equals, true),
     $in: collatedQuery('$in', inList),
     $nin: collatedQuery('$nin', inList, true),
-    $gt: collatedQuery(
-      '$gt',
-      range((o) => o > 0),
-    ),
-    $gte: collatedQuery(
-      '$gte',
-      range((o) => o >= 0),
-    ),
-    $lt: collatedQuery(
-      '$lt',
-      range((o) => o < 0),
-    ),
-    $lte: collatedQuery(
-      '$lte',
-      range((o) => o <= 0),
-    ),
+    ...Object.fromEntries(ORDERINGS.map(([name, test]) => [name, collatedQuery(name, range(test))])),
     $all: collatedQuery('$all', all),
   } as never,
   window: windowOperators,

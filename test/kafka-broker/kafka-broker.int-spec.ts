@@ -31,6 +31,18 @@ async function readAll(cluster: KafkaCluster, topic: string, count: number): Pro
   }
 }
 
+/** The leader node of each partition of `topic`, from a Metadata answer. */
+async function leadersOf(cluster: KafkaCluster, topic: string): Promise<number[]> {
+  const admin = client(cluster).admin();
+  await admin.connect();
+  try {
+    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+    return topics[0].partitions.map((partition) => partition.leader);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /** Process ids whose parent is `pid` (from /proc). */
 function childrenOf(pid: number): number[] {
   return readdirSync('/proc')
@@ -207,6 +219,12 @@ describe('Kafka test ground: three brokers', () => {
       await producer.connect();
       await producer.send({ topic: 'replicated', acks: -1, messages: [{ key: 'k', value: 'one' }] });
       await cluster.kill(2);
+      // The controller fences the dead broker after broker.session.timeout.ms and moves its leaderships;
+      // a send before that only retries against it.
+      await waitFor(async () => !(await leadersOf(cluster, 'replicated')).includes(2), {
+        timeoutMs: 30_000,
+        what: 'every partition led by a live broker',
+      });
       await producer.send({ topic: 'replicated', acks: -1, messages: [{ key: 'k', value: 'two' }] });
       await cluster.restart(2);
       await producer.send({ topic: 'replicated', acks: -1, messages: [{ key: 'k', value: 'three' }] });

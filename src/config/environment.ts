@@ -29,11 +29,16 @@ export class EnvironmentError extends Error {
   }
 }
 
-const list = (value: string | undefined): string[] =>
-  (value ?? '')
-    .split(',')
-    .map((part) => part.trim())
-    .filter(Boolean);
+/**
+ * A comma list from variable `name`: empty when unset or blank. A set list with an empty entry ("," or
+ * "a,,b") is refused: it would otherwise mean "none", and quietly start an embedded server instead.
+ */
+function list(name: string, value: string | undefined): string[] {
+  if (!value?.trim()) return [];
+  const parts = value.split(',').map((part) => part.trim());
+  if (parts.some((part) => !part)) throw new EnvironmentError(`${name} has an empty entry: got "${value}"`);
+  return parts;
+}
 
 export function parseEnvironment(env: NodeJS.ProcessEnv = process.env): ServiceEnvironment {
   const role = (env.APP_ROLE?.trim() || 'all') as AppRole;
@@ -49,12 +54,14 @@ export function parseEnvironment(env: NodeJS.ProcessEnv = process.env): ServiceE
   if (mongoUrl && !/^mongodb(\+srv)?:\/\//.test(mongoUrl)) {
     throw new EnvironmentError(`MONGO_URL must be a mongodb:// or mongodb+srv:// URI; got "${mongoUrl}"`);
   }
-  const kafkaBrokers = list(env.KAFKA_BROKERS);
+  const kafkaBrokers = list('KAFKA_BROKERS', env.KAFKA_BROKERS);
   const badBroker = kafkaBrokers.find((broker) => !/^[^\s:/]+:\d+$/.test(broker));
   if (badBroker) {
     throw new EnvironmentError(`KAFKA_BROKERS must be a comma list of host:port; got "${badBroker}"`);
   }
-  const redisUrls = list(env.REDIS_URLS || env.REDIS_URL);
+  const redisUrls = env.REDIS_URLS?.trim()
+    ? list('REDIS_URLS', env.REDIS_URLS)
+    : list('REDIS_URL', env.REDIS_URL);
   const badRedis = redisUrls.find((url) => !/^rediss?:\/\//.test(url));
   if (badRedis) {
     throw new EnvironmentError(`REDIS_URL(S) must be redis:// or rediss:// URLs; got "${badRedis}"`);

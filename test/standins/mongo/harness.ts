@@ -48,6 +48,8 @@ export interface MongoStandin {
    * (labelled ResumableChangeStreamError); then the node is primary again by itself.
    */
   stepDown(ms: number): void;
+  /** Writes outside a transaction now waiting for an open transaction to end (tests wait on it). */
+  blockedWrites(): number;
   /** Drops the retained oplog (change streams resuming from earlier get ChangeStreamHistoryLost). */
   truncateOplog(): void;
   /** Stops reading and answering, as a SIGSTOPped mongod; requests sent meanwhile are answered after {@link resume}. */
@@ -72,6 +74,7 @@ export async function startMongoStandin(options: MongoStandinOptions = {}): Prom
     stop: () => (stopped ??= server.stop()),
     closeAllConnections: () => server.closeAllConnections(),
     stepDown: (ms) => server.stepDown(ms),
+    blockedWrites: () => server.blockedWrites(),
     truncateOplog: () => server.truncateOplog(),
     pause: () => server.pause(),
     resume: () => server.resume(),

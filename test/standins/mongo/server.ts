@@ -104,6 +104,11 @@ export class MongoStandinServer {
     this.services.primary.stepDown(ms);
   }
 
+  /** Writes outside a transaction now waiting for an open transaction to end. */
+  blockedWrites(): number {
+    return this.services.sessions.blockedWrites;
+  }
+
   /** Drops the retained oplog: change streams resuming from before now fail with ChangeStreamHistoryLost. */
   truncateOplog(): void {
     this.services.engine.truncate();

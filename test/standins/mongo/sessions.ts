@@ -82,6 +82,11 @@ export const TRANSACTION_LIFETIME_LIMIT_MS = 60_000;
 
 /** Sessions by lsid. */
 export class SessionRegistry {
+  /** Writes outside a transaction waiting for one to end now (what mongod's currentOp shows as waiting). */
+  get blockedWrites(): number {
+    return this.waiting;
+  }
+  private waiting = 0;
   private readonly sessions = new Map<string, ServerSession>();
   private nextSweep = 0;
 
@@ -120,6 +125,7 @@ export class SessionRegistry {
    * Rejects with MaxTimeMSExpired (50) at `deadline` (a waiting command's maxTimeMS).
    */
   waitForEnd(txn: LockOwner, deadline?: number): Promise<void> {
+    this.waiting++;
     const timers: NodeJS.Timeout[] = [];
     // NOTE: a timer may fire a little early, and the limit may change meanwhile: check, else wait again.
     const expireLater = () => {
@@ -134,7 +140,10 @@ export class SessionRegistry {
         timers.push(setTimeout(() => reject(maxTimeExpired()), Math.max(0, deadline - Date.now())));
       }
     });
-    return waiting.finally(() => timers.forEach(clearTimeout));
+    return waiting.finally(() => {
+      this.waiting--;
+      timers.forEach(clearTimeout);
+    });
   }
 
   /** Aborts the transactions in progress for longer than the limit (looks at most 10 times a limit unless forced). */

@@ -108,12 +108,8 @@ describe('MongoDB stand-in: DDL and commands in a transaction', () => {
     const name = freshName();
     const txn = transaction();
     await coll(name).insertOne({ _id: 1, by: 'txn' }, { session: txn });
-    let done = false;
-    const outside = coll(name)
-      .insertOne({ _id: 2, by: 'outside' })
-      .finally(() => (done = true));
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(done).toBe(false);
+    const outside = coll(name).insertOne({ _id: 2, by: 'outside' });
+    await standin.expectBlocked(outside);
     await txn.commitTransaction();
     await outside;
     expect(await coll(name).find().toArray()).toEqual([

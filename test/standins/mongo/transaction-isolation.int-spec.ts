@@ -30,14 +30,6 @@ describe('MongoDB stand-in: transaction isolation', () => {
     return started;
   };
   const labelsOf = (error: unknown) => (error instanceof MongoServerError ? error.errorLabels : []);
-  const settled = async (promise: Promise<unknown>, ms = 150) =>
-    Promise.race([
-      promise.then(
-        () => true,
-        () => true,
-      ),
-      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms)),
-    ]);
 
   describe('write conflicts', () => {
     it('fails the second transaction at its conflicting insert, then its commit with NoSuchTransaction (spec: write conflict commit)', async () => {
@@ -98,7 +90,7 @@ describe('MongoDB stand-in: transaction isolation', () => {
       txn.startTransaction();
       await coll.updateOne({ _id: 1 }, { $inc: { n: 1 } }, { session: txn });
       const outside = coll.updateOne({ _id: 1 }, { $inc: { n: 10 } });
-      expect(await settled(outside)).toBe(false);
+      await standin.expectBlocked(outside);
       await txn.commitTransaction();
       await outside;
       expect(await coll.findOne({ _id: 1 })).toEqual({ _id: 1, n: 11 });
@@ -113,8 +105,7 @@ describe('MongoDB stand-in: transaction isolation', () => {
       await coll.insertOne({ _id: 2, by: 'txn' }, { session: txn });
       const update = coll.updateOne({ _id: 1 }, { $set: { n: 7 } });
       const insert = coll.insertOne({ _id: 2, by: 'outside' });
-      expect(await settled(update)).toBe(false);
-      expect(await settled(insert)).toBe(false);
+      await standin.expectBlocked(update, insert);
       await txn.abortTransaction();
       await Promise.all([update, insert]);
       expect(await coll.find().toArray()).toEqual([
@@ -129,7 +120,7 @@ describe('MongoDB stand-in: transaction isolation', () => {
       txn.startTransaction();
       await coll.insertOne({ _id: 1, by: 'txn' }, { session: txn });
       const outside = coll.insertOne({ _id: 1, by: 'outside' });
-      expect(await settled(outside)).toBe(false);
+      await standin.expectBlocked(outside);
       await txn.commitTransaction();
       await expect(outside).rejects.toMatchObject({ code: 11000 });
     });

@@ -3,6 +3,7 @@
  * (started in beforeAll, stopped in afterAll), and a fresh database name per call.
  */
 import { MongoClient, type Db } from 'mongodb';
+import { waitFor } from '../../support/wait';
 import { startMongoStandin, type MongoStandin } from './harness';
 
 /** What {@link useStandin} hands a spec: getters, since the stand-in exists only once beforeAll ran. */
@@ -11,6 +12,11 @@ export interface StandinUnderTest {
   client(): MongoClient;
   /** A database no other test of the file used: `<prefix><n>`. */
   freshDb(): Db;
+  /**
+   * Resolves once exactly `writes.length` writes wait at the stand-in for an open transaction to end,
+   * and fails if any of `writes` finished meanwhile.
+   */
+  expectBlocked(...writes: Array<Promise<unknown>>): Promise<void>;
 }
 
 export function useStandin(dbPrefix: string): StandinUnderTest {
@@ -34,5 +40,16 @@ export function useStandin(dbPrefix: string): StandinUnderTest {
     mongo: () => started(mongo),
     client: () => started(client),
     freshDb: () => started(client).db(`${dbPrefix}${++counter}`),
+    expectBlocked: async (...writes) => {
+      const finished = writes.map(() => false);
+      writes.forEach((write, i) => {
+        const done = () => (finished[i] = true);
+        write.then(done, done);
+      });
+      await waitFor(() => started(mongo).blockedWrites() === writes.length, {
+        what: `${writes.length} write(s) waiting for a transaction`,
+      });
+      expect(finished).toEqual(writes.map(() => false));
+    },
   };
 }

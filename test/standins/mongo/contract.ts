@@ -98,4 +98,6 @@ export interface ChangeStreamEngine {
   clusterTime(): Timestamp;
   /** Drops all retained oplog entries (for history-lost tests). */
   truncate(): void;
+  /** The retained oplog as `local.oplog.rs` documents, oldest first (mongod's capped collection). */
+  oplogDocuments?(): Document[];
 }

@@ -58,6 +58,8 @@ export const ErrorCodes = {
   WriteConflict: 112,
   // Added by the server half:
   Unauthorized: 13,
+  ProtocolError: 17,
+  AuthenticationFailed: 18,
   PathNotViable: 28,
   CommandNotSupportedOnView: 166,
   Location40415: 40415, // BSON field '<command>.<field>' is an unknown field

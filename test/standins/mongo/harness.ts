@@ -29,6 +29,11 @@ export interface MongoStandinOptions {
    * killed client, say) holds its document locks before the server aborts it.
    */
   transactionLifetimeLimitSeconds?: number;
+  /**
+   * Users (name -> password, in the `admin` database) whose credentials SCRAM-SHA-256 checks, as
+   * mongod does; a client naming any other user, or a wrong password, gets AuthenticationFailed (18).
+   */
+  users?: Record<string, string>;
   /** Replaces the change-stream engine (for tests of the server half alone). */
   createEngine?: (host: ChangeStreamHost) => ClosableEngine;
 }
@@ -59,13 +64,13 @@ export interface MongoStandin {
 
 /** Starts a stand-in on a free port (retrying when the port is taken meanwhile) or on `options.port`. */
 export async function startMongoStandin(options: MongoStandinOptions = {}): Promise<MongoStandin> {
-  const { oplogMaxEntries, oplogMaxBytes, noopIntervalMs, transactionLifetimeLimitSeconds } = options;
+  const { oplogMaxEntries, oplogMaxBytes, noopIntervalMs, transactionLifetimeLimitSeconds, users } = options;
   const createEngine =
     options.createEngine ??
     ((host: ChangeStreamHost) =>
       createChangeStreamEngine(host, { oplogMaxEntries, oplogMaxBytes, noopIntervalMs }));
   const start = (port: number) =>
-    MongoStandinServer.start({ port, createEngine, transactionLifetimeLimitSeconds });
+    MongoStandinServer.start({ port, createEngine, transactionLifetimeLimitSeconds, users });
   const server = options.port !== undefined ? await start(options.port) : await withFreePort(start);
   let stopped: Promise<void> | undefined;
   return {

@@ -10,6 +10,7 @@ import { CursorRegistry } from './cursors';
 import { Dispatcher } from './dispatch';
 import { FailPoints } from './failpoints';
 import { PrimaryState } from './primary';
+import { ScramAuthenticator } from './scram';
 import { SessionRegistry } from './sessions';
 import { Store } from './storage/store';
 
@@ -25,6 +26,8 @@ export interface MongoStandinServerOptions {
   createEngine(host: ChangeStreamHost): ClosableEngine;
   /** mongod's transactionLifetimeLimitSeconds (default 60; setParameter changes it at runtime). */
   transactionLifetimeLimitSeconds?: number;
+  /** Users (name -> password, in `admin`) that SCRAM-SHA-256 authenticates; default none. */
+  users?: Record<string, string>;
 }
 
 export class MongoStandinServer {
@@ -48,6 +51,7 @@ export class MongoStandinServer {
       sessions: new SessionRegistry((options.transactionLifetimeLimitSeconds ?? 60) * 1000),
       failPoints: new FailPoints(),
       primary: new PrimaryState(() => this.address),
+      auth: new ScramAuthenticator(options.users),
       address: () => this.address,
       connections: stats,
       startedAt: new Date(),

@@ -2,8 +2,8 @@
  * MongoDB wire protocol framing: the legacy OP_QUERY / OP_REPLY pair the driver uses for its first
  * handshake, and OP_MSG for everything after. Pure functions over Buffers; no sockets here.
  */
-import { deserialize, serialize, type Document } from 'bson';
-import { BSON_DESERIALIZE_OPTIONS } from './storage/values';
+import { serialize, type Document } from 'bson';
+import { decodeDocument } from './storage/values';
 
 export const OpCode = { REPLY: 1, QUERY: 2004, COMPRESSED: 2012, MSG: 2013 } as const;
 
@@ -216,7 +216,7 @@ class Reader {
       throw new WireProtocolError(`BSON document size ${size} overruns the message`);
     }
     try {
-      return deserialize(this.buffer.subarray(this.offset, this.offset + size), BSON_DESERIALIZE_OPTIONS);
+      return decodeDocument(this.buffer.subarray(this.offset, this.offset + size));
     } catch (error) {
       throw new WireProtocolError(`invalid BSON document: ${(error as Error).message}`);
     } finally {

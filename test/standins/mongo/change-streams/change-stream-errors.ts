@@ -20,13 +20,14 @@ export const resumeTokenNotFound = (token: ResumeToken) =>
     NON_RESUMABLE,
   );
 
-/** 280: a stage after `$changeStream` changed the event's `_id` (its resume token). */
-export const idModified = () =>
+/** 280: a stage after `$changeStream` changed the event's `_id` (its resume token); mongod names both. */
+export const idModified = (token: ResumeToken, found: unknown) =>
   serverError(
     ErrorCodes.ChangeStreamFatalError,
     'Encountered an event whose _id field, which contains the resume token, was modified by the pipeline. ' +
       'Modifying the _id field of an event makes it impossible to resume the stream from that point. ' +
-      'Only transformations that retain the unmodified _id field are allowed.',
+      'Only transformations that retain the unmodified _id field are allowed. ' +
+      `Expected: { _id: { _data: "${token._data}" } } but found: ${found === undefined ? '{}' : `{ _id: ${JSON.stringify(found)} }`}`,
     NON_RESUMABLE,
   );
 

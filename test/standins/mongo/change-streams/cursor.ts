@@ -5,10 +5,10 @@
  */
 import { calculateObjectSize, type Document, type Timestamp } from 'bson';
 import type { ChangeStreamBatch, ChangeStreamCursor, ChangeStreamHost } from '../contract';
-import { ErrorCodes, serverError } from '../errors';
+import { ErrorCodes, MongoServerError, serverError } from '../errors';
 import { historyLost } from './change-stream-errors';
 import { nextTick } from './cluster-clock';
-import { buildEvent, candidatesFor, tokenOf } from './events';
+import { buildEvent, candidatesFor, tokenOf, type Candidate } from './events';
 import type { Oplog } from './oplog';
 import {
   comparePositions,
@@ -18,6 +18,7 @@ import {
   type StreamPosition,
 } from './resume-token';
 import type { StreamOptions } from './stream-options';
+import { sizedOutput } from './split-event';
 import { UserPipeline } from './user-pipeline';
 
 /** What a cursor needs from its engine. */
@@ -44,6 +45,10 @@ export class EngineCursor implements ChangeStreamCursor {
   private position: StreamPosition;
   private positionToken: ResumeToken;
   private invalidated = false;
+  /** Documents of the last event read not yet returned (fragments that did not fit the batch). */
+  private pending: Document[] = [];
+  /** Resumed from a fragment's token: that event's position and the fragment's index. */
+  private resumedSplit?: { position: StreamPosition; fragmentNum: number };
   private closed = false;
   private cancelWait?: () => void;
 
@@ -61,6 +66,9 @@ export class EngineCursor implements ChangeStreamCursor {
     this.pipeline = new UserPipeline(options.pipeline, options.collation);
     this.position = start;
     this.positionToken = startToken;
+    const { start: from } = options;
+    if ('decoded' in from && from.decoded.fragmentNum !== undefined)
+      this.resumedSplit = { position: start, fragmentNum: from.decoded.fragmentNum };
   }
 
   get exhausted(): boolean {
@@ -69,6 +77,7 @@ export class EngineCursor implements ChangeStreamCursor {
 
   /** The first batch: whatever is available now, without waiting. */
   firstBatch(batchSize = DEFAULT_FIRST_BATCH_SIZE): ChangeStreamBatch {
+    // NOTE: errors of the first batch are left without mongod's "PlanExecutor error during aggregation" prefix (as before).
     return this.batch(this.collect(batchSize));
   }
 
@@ -76,7 +85,8 @@ export class EngineCursor implements ChangeStreamCursor {
     if (this.closed) throw serverError(ErrorCodes.CursorNotFound, `cursor on ${this.ns} was closed`);
     const deadline = Date.now() + (maxTimeMS ?? DEFAULT_AWAIT_MS);
     for (;;) {
-      const events = this.collect(batchSize === undefined || batchSize <= 0 ? Infinity : batchSize);
+      const limit = batchSize === undefined || batchSize <= 0 ? Infinity : batchSize;
+      const events = withContext('Executor error during getMore', () => this.collect(limit));
       const remaining = deadline - Date.now();
       if (events.length || this.invalidated || this.closed || remaining <= 0) return this.batch(events);
       const wait = this.context.waitForWrite(remaining);
@@ -99,29 +109,27 @@ export class EngineCursor implements ChangeStreamCursor {
 
   /** Reads events after the cursor's position, advancing it; stops at `limit` events or an invalidate. */
   private collect(limit: number): Document[] {
-    const events: Document[] = [];
-    if (limit <= 0 || this.invalidated || this.closed) return events;
+    const batch: Batch = { events: [], bytes: 0, limit };
+    if (limit <= 0 || this.invalidated || this.closed) return batch.events;
+    if (!this.drainPending(batch)) return batch.events;
     const { oplog, host } = this.context;
     if (oplog.lostAfter(this.position)) throw historyLost();
-    let bytes = 0;
     for (const entry of oplog.from(this.position)) {
       for (const candidate of candidatesFor(entry, this.options)) {
-        if (comparePositions(candidate.position, this.position) <= 0) continue;
+        const resumedFragment = this.resumedFragmentOf(candidate);
+        if (resumedFragment === undefined && comparePositions(candidate.position, this.position) <= 0)
+          continue;
         const token = tokenOf(candidate);
         const output = this.pipeline.apply(buildEvent(candidate, this.options, host), token);
-        if (output) {
-          const size = calculateObjectSize(output);
-          if (events.length && bytes + size > MAX_BATCH_BYTES) return events;
-          events.push(output);
-          bytes += size;
-        }
+        this.pending = output ? sizedOutput(output, this.options.splitLargeEvents, resumedFragment) : [];
         this.position = candidate.position;
         this.positionToken = token;
+        if (!this.drainPending(batch)) return batch.events;
         if (candidate.isInvalidate) {
           this.invalidated = true;
-          return events;
+          return batch.events;
         }
-        if (events.length >= limit) return events;
+        if (batch.events.length >= limit) return batch.events;
       }
     }
     const mark = highWaterMark(nextTick(this.context.latestClusterTime()));
@@ -129,6 +137,48 @@ export class EngineCursor implements ChangeStreamCursor {
       this.position = mark;
       this.positionToken = encodeResumeToken(mark);
     }
-    return events;
+    return batch.events;
+  }
+
+  /**
+   * Moves the pending documents of the last event (its fragments) into the batch while they fit;
+   * false when some are left for the next batch. The token reported is the last document's.
+   */
+  private drainPending(batch: Batch): boolean {
+    while (this.pending.length) {
+      const next = this.pending[0];
+      const size = calculateObjectSize(next);
+      const full = batch.events.length >= batch.limit || batch.bytes + size > MAX_BATCH_BYTES;
+      if (batch.events.length && full) return false;
+      batch.events.push(this.pending.shift()!);
+      batch.bytes += size;
+      this.positionToken = next._id as ResumeToken;
+    }
+    return true;
+  }
+
+  /** The fragment this stream resumed from, when `candidate` is its event (once). */
+  private resumedFragmentOf(candidate: Candidate): number | undefined {
+    const resumed = this.resumedSplit;
+    if (!resumed || comparePositions(candidate.position, resumed.position) !== 0) return undefined;
+    this.resumedSplit = undefined;
+    return resumed.fragmentNum;
+  }
+}
+
+/** The documents of one reply being filled. */
+interface Batch {
+  events: Document[];
+  bytes: number;
+  limit: number;
+}
+
+/** Runs `read`; mongod prefixes the errors of a plan executor with what it was running. */
+function withContext<T>(context: string, read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    if (error instanceof MongoServerError) error.message = `${context} :: caused by :: ${error.message}`;
+    throw error;
   }
 }

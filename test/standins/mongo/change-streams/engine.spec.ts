@@ -182,8 +182,10 @@ describe('change-stream engine', () => {
         codeName: 'ChangeStreamHistoryLost',
         errorLabels: ['NonResumableChangeStreamError'],
       });
+      // mongod's getMore adds the executor context to every error of the scan (getmore_cmd.cpp).
       expect(error.message).toBe(
-        'Resume of change stream was not possible, as the resume point may no longer be in the oplog.',
+        'Executor error during getMore :: caused by :: ' +
+          'Resume of change stream was not possible, as the resume point may no longer be in the oplog.',
       );
       expect(engine.oplogStats().entries).toBe(3);
     });

@@ -15,6 +15,7 @@ import { ClusterClock, nextTick } from './cluster-clock';
 import { EngineCursor, type CursorContext } from './cursor';
 import { candidatesFor, tokenOf } from './events';
 import { Oplog, sizeOfWrite, type OplogEntry } from './oplog';
+import { oplogDocuments } from './oplog-documents';
 import {
   encodeResumeToken,
   highWaterMark,
@@ -73,6 +74,7 @@ class Engine implements ChangeStreamEngineHandle, CursorContext {
   private readonly waiters = new Set<() => void>();
   private readonly cursors = new Set<EngineCursor>();
   private readonly noopTimer?: NodeJS.Timeout;
+  private readonly now: () => number;
 
   constructor(
     readonly host: ChangeStreamHost,
@@ -85,6 +87,7 @@ class Engine implements ChangeStreamEngineHandle, CursorContext {
       throw new RangeError(`noopIntervalMs must be >= 0, got ${settings.noopIntervalMs}`);
     }
     this.clock = new ClusterClock(options.now);
+    this.now = options.now ?? Date.now;
     this.oplog = new Oplog(
       { maxEntries: settings.oplogMaxEntries, maxBytes: settings.oplogMaxBytes },
       this.clock.latest(),
@@ -104,7 +107,7 @@ class Engine implements ChangeStreamEngineHandle, CursorContext {
     writes.forEach(assertWriteEvent);
     if (!writes.length) return this.clock.latest();
     const clusterTime = this.clock.tick();
-    const wallTime = new Date();
+    const wallTime = new Date(this.now());
     this.oplog.append(
       writes.map((write, txnOpIndex) =>
         this.entryFor(
@@ -137,6 +140,10 @@ class Engine implements ChangeStreamEngineHandle, CursorContext {
 
   truncate(): void {
     this.oplog.truncate(this.clock.latest());
+  }
+
+  oplogDocuments() {
+    return oplogDocuments(this.oplog);
   }
 
   oplogStats() {
@@ -198,7 +205,12 @@ class Engine implements ChangeStreamEngineHandle, CursorContext {
       default: {
         const { decoded, token } = start;
         if (!this.oplog.canResumeFrom(decoded)) throw historyLost();
-        if (decoded.tokenType === TokenType.Event) this.assertResumable(options, decoded, token);
+        // NOTE: a fragment's token names its event, plus the fragment's index (split-event.ts).
+        const eventToken =
+          decoded.fragmentNum === undefined
+            ? token
+            : encodeResumeToken({ ...decoded, fragmentNum: undefined });
+        if (decoded.tokenType === TokenType.Event) this.assertResumable(options, decoded, eventToken);
         return [decoded, token];
       }
     }

@@ -32,6 +32,8 @@ export interface ResumeTokenData extends StreamPosition {
   uuid?: Binary;
   /** `{ operationType, documentKey }` for CRUD events, `{ operationType, operationDescription }` for DDL. */
   eventIdentifier?: Document;
+  /** Index (from 0) of a fragment of an event split by `$changeStreamSplitLargeEvent`; last in the token, like mongod's. */
+  fragmentNum?: number;
 }
 
 /** A resume token as it travels on the wire. */
@@ -66,6 +68,7 @@ export function encodeResumeToken(
     .bool(data.fromInvalidate);
   if (data.uuid) writer.binary(data.uuid);
   if (data.eventIdentifier) writer.object(data.eventIdentifier);
+  if (data.fragmentNum !== undefined) writer.integer(data.fragmentNum);
   return { _data: writer.byte(4).toHex() };
 }
 
@@ -93,6 +96,7 @@ export function decodeResumeToken(token: unknown): ResumeTokenData {
     const decoded: ResumeTokenData = { clusterTime, version, tokenType, txnOpIndex, fromInvalidate };
     if (reader.peek() === 0x5a) decoded.uuid = reader.binary();
     if (reader.peek() === 0x46) decoded.eventIdentifier = reader.object();
+    if (decoded.eventIdentifier && reader.peek() !== 4) decoded.fragmentNum = fragmentNumOf(reader.integer());
     reader.expect(4, 'the end of the token');
     if (!reader.done) throw new Error('trailing bytes after the end of the token');
     if (txnOpIndex < 0) throw new Error(`negative txnOpIndex ${txnOpIndex}`);
@@ -100,6 +104,14 @@ export function decodeResumeToken(token: unknown): ResumeTokenData {
   } catch (error) {
     throw invalidToken(`cannot decode resume token '${data}': ${(error as Error).message}`);
   }
+}
+
+/** mongod: "Resume token 'fragmentNum' must be a non-negative integer." */
+function fragmentNumOf(value: number | bigint): number {
+  const fragmentNum = Number(value);
+  if (!Number.isSafeInteger(fragmentNum) || fragmentNum < 0)
+    throw new Error("Resume token 'fragmentNum' must be a non-negative integer.");
+  return fragmentNum;
 }
 
 function invalidToken(message: string) {

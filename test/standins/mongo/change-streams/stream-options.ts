@@ -6,6 +6,7 @@ import type { OpenChangeStream } from '../contract';
 import { ErrorCodes, serverError } from '../errors';
 import * as errors from './change-stream-errors';
 import { decodeResumeToken, type ResumeToken, type ResumeTokenData } from './resume-token';
+import { SPLIT_STAGE, splitResumeWithoutStage } from './split-event';
 
 export type FullDocumentMode = 'default' | 'updateLookup' | 'whenAvailable' | 'required';
 export type FullDocumentBeforeChangeMode = 'off' | 'whenAvailable' | 'required';
@@ -27,8 +28,10 @@ export interface StreamOptions {
   fullDocument: FullDocumentMode;
   fullDocumentBeforeChange: FullDocumentBeforeChangeMode;
   showExpandedEvents: boolean;
-  /** Stages after `$changeStream`. */
+  /** Stages after `$changeStream` (without `$changeStreamSplitLargeEvent`). */
   pipeline: Document[];
+  /** The pipeline ended with `$changeStreamSplitLargeEvent` (see split-event.ts). */
+  splitLargeEvents: boolean;
   collation?: Document;
 }
 
@@ -68,7 +71,7 @@ const ALLOWED_STAGES = new Set([
 ]);
 /** Other stages mongod knows (refused in a change stream rather than unrecognised). */
 const OTHER_STAGES = new Set([
-  '$bucket', '$bucketAuto', '$changeStreamSplitLargeEvent', '$collStats', '$count', '$currentOp', '$densify',
+  '$bucket', '$bucketAuto', '$collStats', '$count', '$currentOp', '$densify',
   '$documents', '$facet', '$fill', '$geoNear', '$graphLookup', '$group', '$indexStats', '$limit',
   '$listLocalSessions', '$listSampledQueries', '$listSearchIndexes', '$listSessions', '$lookup', '$merge', '$out',
   '$planCacheStats', '$sample', '$search', '$searchMeta', '$setWindowFields', '$shardedDataDistribution', '$skip',
@@ -85,13 +88,19 @@ export function parseStreamOptions(request: OpenChangeStream): StreamOptions {
     );
   }
   for (const field of Object.keys(spec)) if (!KNOWN_OPTIONS.has(field)) throw errors.unknownField(field);
+  const pipeline = validatePipeline(request.pipeline ?? []);
+  const splitLargeEvents = pipeline.length > 0 && SPLIT_STAGE in pipeline[pipeline.length - 1];
+  const start = parseStart(spec);
+  if ('decoded' in start && start.decoded.fragmentNum !== undefined && !splitLargeEvents)
+    throw splitResumeWithoutStage();
   return {
     scope: parseScope(request, spec.allChangesForCluster === true),
-    start: parseStart(spec),
+    start,
     fullDocument: parseEnum(spec, 'fullDocument', FULL_DOCUMENT_MODES, 'default'),
     fullDocumentBeforeChange: parseEnum(spec, 'fullDocumentBeforeChange', BEFORE_CHANGE_MODES, 'off'),
     showExpandedEvents: parseBool(spec, 'showExpandedEvents'),
-    pipeline: validatePipeline(request.pipeline ?? []),
+    pipeline: splitLargeEvents ? pipeline.slice(0, -1) : pipeline,
+    splitLargeEvents,
     collation: request.collation,
   };
 }
@@ -154,7 +163,7 @@ function parseBool(spec: Document, field: string): boolean {
 }
 
 function validatePipeline(pipeline: Document[]): Document[] {
-  for (const stage of pipeline) {
+  for (const [index, stage] of pipeline.entries()) {
     const names = stage && typeof stage === 'object' && !Array.isArray(stage) ? Object.keys(stage) : [];
     if (names.length !== 1)
       throw serverError(
@@ -168,11 +177,22 @@ function validatePipeline(pipeline: Document[]): Document[] {
         '$changeStream is only valid as the first stage in a pipeline.',
       );
     if (ALLOWED_STAGES.has(name)) continue;
+    if (name === SPLIT_STAGE) {
+      validateSplitStage(stage[name], index === pipeline.length - 1);
+      continue;
+    }
     if (OTHER_STAGES.has(name))
       throw serverError(ErrorCodes.IllegalOperation, `${name} is not permitted in a $changeStream pipeline`);
     throw serverError(ErrorCodes.Location40324, `Unrecognized pipeline stage name: '${name}'`);
   }
   return pipeline;
+}
+
+/** mongod's checks of `$changeStreamSplitLargeEvent`: an empty object spec, last stage. */
+function validateSplitStage(spec: unknown, last: boolean): void {
+  const empty = !!spec && typeof spec === 'object' && !Array.isArray(spec) && Object.keys(spec).length === 0;
+  if (!empty) throw serverError(7182800, `${SPLIT_STAGE} spec should be an empty object`);
+  if (!last) throw serverError(7182802, `${SPLIT_STAGE} must be the last stage in the pipeline`);
 }
 
 function typeOf(value: unknown): string {

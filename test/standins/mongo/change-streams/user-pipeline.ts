@@ -41,7 +41,7 @@ export class UserPipeline {
     if (!output) return undefined;
     const id = output._id as Document | undefined;
     if (!id || typeof id !== 'object' || Object.keys(id).length !== 1 || id._data !== token._data)
-      throw idModified();
+      throw idModified(token, id);
     // NOTE: mingo's $project emits _id last; mongod keeps it first.
     const { _id, ...rest } = output;
     return { _id, ...rest };

@@ -7,6 +7,7 @@ import type { CursorRegistry } from '../cursors';
 import { ErrorCodes, serverError } from '../errors';
 import type { FailPoints } from '../failpoints';
 import type { PrimaryState } from '../primary';
+import type { ScramAuthenticator } from '../scram';
 import type { SessionRegistry } from '../sessions';
 import type { Collection } from '../storage/collection';
 import { aggregateDocuments } from '../storage/query';
@@ -22,6 +23,8 @@ export interface Services {
   readonly sessions: SessionRegistry;
   readonly failPoints: FailPoints;
   readonly primary: PrimaryState;
+  /** The users and SCRAM conversations (saslStart / saslContinue). */
+  readonly auth: ScramAuthenticator;
   /** "127.0.0.1:<port>". */
   address(): string;
   readonly connections: { current: number; totalCreated: number };

@@ -1,4 +1,5 @@
 /** Every command the stand-in answers, by name. */
+import { authCommands } from './auth';
 import { catalogCommands } from './catalog';
 import type { CommandTable } from './context';
 import { indexCommands } from './indexes';
@@ -14,6 +15,7 @@ export const COMMANDS: CommandTable = {
   ...catalogCommands,
   ...indexCommands,
   ...transactionCommands,
+  ...authCommands,
 };
 
 export { TRANSACTION_END_COMMANDS } from './transactions';

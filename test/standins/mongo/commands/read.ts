@@ -17,6 +17,7 @@ import type { PrimaryState } from '../primary';
 import { distinctUnder, narrowingFilter } from '../storage/collation';
 import { evaluateLet } from '../storage/let-variables';
 import { aggregateDocuments, compileFilter, findDocuments, validatePipeline } from '../storage/query';
+import { SPLIT_STAGE } from '../change-streams/split-event';
 import { keyOf } from '../storage/values';
 import { runWriteStage, writeStageOf } from './aggregate-write';
 import {
@@ -29,6 +30,7 @@ import {
   type CommandTable,
 } from './context';
 import { localSessionsSource } from './local-sessions';
+import { isOplog, naturalOrder } from './natural-order';
 
 /** The collection the command names in its first field, if it exists. */
 const namedCollection = (context: CommandContext) =>
@@ -39,10 +41,15 @@ function find(context: CommandContext): Document {
   const limit = optional<number>(command, 'limit', 'number');
   const filter = optional<Document>(command, 'filter', 'object');
   const collation = optional<Document>(command, 'collation', 'object');
-  const readable = readableDocuments(context, namedCollection(context), narrowingFilter(filter, collation));
+  const [readable, sort] = naturalOrder(
+    isOplog(context)
+      ? (context.services.engine.oplogDocuments?.() ?? [])
+      : readableDocuments(context, namedCollection(context), narrowingFilter(filter, collation)),
+    optional<Document>(command, 'sort', 'object'),
+  );
   const documents = findDocuments(readable, {
     filter,
-    sort: optional(command, 'sort', 'object'),
+    sort,
     projection: optional(command, 'projection', 'object'),
     skip: optional(command, 'skip', 'number'),
     limit: limit === undefined ? undefined : Math.abs(limit),
@@ -135,7 +142,8 @@ function openChangeStream(
   if (!spec || typeof spec !== 'object') {
     throw serverError(ErrorCodes.FailedToParse, 'the $changeStream stage must be an object');
   }
-  validatePipeline(rest);
+  // NOTE: $changeStreamSplitLargeEvent exists only in change streams; the engine checks it (change-streams/split-event.ts).
+  validatePipeline(rest.filter((stage) => !(stage && typeof stage === 'object' && SPLIT_STAGE in stage)));
   const { cursor, firstBatch } = services.engine.open({
     db,
     coll,

@@ -20,6 +20,7 @@ function hello(context: CommandContext): Document {
   return {
     ...(command.helloOk ? { helloOk: true } : {}),
     ...services.primary.helloFields(),
+    ...services.auth.helloFields(command),
     ...(Object.keys(command)[0] === 'hello' ? {} : { ismaster: services.primary.isWritablePrimary }),
     maxBsonObjectSize: MAX_BSON_OBJECT_SIZE,
     maxMessageSizeBytes: MAX_MESSAGE_SIZE,

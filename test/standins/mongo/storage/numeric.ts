@@ -1,13 +1,18 @@
 /**
- * Arithmetic over mongod's numeric types as the stand-in holds them (number, Long beyond 2^53,
- * Decimal128), for `$inc` and `$mul`: mingo only handles plain numbers.
+ * Arithmetic over mongod's numeric types as the stand-in stores them (see typed-values.ts: number
+ * for int32 and most doubles, Double for whole doubles, Long for every int64, Decimal128), for
+ * `$inc` and `$mul`: mingo only handles plain numbers.
  */
-import { Decimal128, Long } from 'bson';
+import { Decimal128, Double, Long } from 'bson';
+import { isInt32Number, storedDouble } from './typed-values';
 
-export type Numeric = number | Long | Decimal128;
+export type Numeric = number | Double | Long | Decimal128;
 
 export const isNumeric = (value: unknown): value is Numeric =>
-  typeof value === 'number' || value instanceof Long || value instanceof Decimal128;
+  typeof value === 'number' ||
+  value instanceof Double ||
+  value instanceof Long ||
+  value instanceof Decimal128;
 
 /** a + b with mongod's type promotion (decimal > double > long). */
 export const addNumeric = (a: Numeric, b: Numeric): Numeric => combine(a, b, 'add');
@@ -16,10 +21,19 @@ export const addNumeric = (a: Numeric, b: Numeric): Numeric => combine(a, b, 'ad
 export const multiplyNumeric = (a: Numeric, b: Numeric): Numeric => combine(a, b, 'multiply');
 
 /** The zero of b's type (what `$mul` writes into a missing field). */
-export const zeroLike = (b: Numeric): Numeric => (b instanceof Decimal128 ? Decimal128.fromString('0') : 0);
+export function zeroLike(b: Numeric): Numeric {
+  const zeros: Record<Kind, () => Numeric> = {
+    int: () => 0,
+    long: () => Long.fromNumber(0),
+    double: () => new Double(0),
+    decimal: () => Decimal128.fromString('0'),
+  };
+  return zeros[kindOf(b)]();
+}
 
 /** A canonical text of a numeric value, equal for equal values of any type (1, 1.0, Long 1, Decimal '1.00'). */
 export function canonicalNumeric(value: Numeric): string {
+  if (value instanceof Double) value = value.value;
   if (typeof value === 'number' && Number.isSafeInteger(value)) {
     // The common case, without BigInt: same text as the general path below.
     if (value === 0) return '0';
@@ -41,33 +55,33 @@ export function canonicalNumeric(value: Numeric): string {
   return `${coefficient}e${exponent}`;
 }
 
+/** mongod's result type of arithmetic: the wider operand's (decimal > double > long > int). */
+type Kind = 'int' | 'long' | 'double' | 'decimal';
+const KINDS: Kind[] = ['int', 'long', 'double', 'decimal'];
+
+function kindOf(value: Numeric): Kind {
+  if (value instanceof Decimal128) return 'decimal';
+  if (value instanceof Long) return 'long';
+  if (value instanceof Double) return 'double';
+  return isInt32Number(value) ? 'int' : 'double';
+}
+
 function combine(a: Numeric, b: Numeric, op: 'add' | 'multiply'): Numeric {
-  if (a instanceof Decimal128 || b instanceof Decimal128) {
-    return decimalOp(toDecimalParts(a), toDecimalParts(b), op);
+  const kind = KINDS[Math.max(KINDS.indexOf(kindOf(a)), KINDS.indexOf(kindOf(b)))];
+  if (kind === 'decimal') return decimalOp(toDecimalParts(a), toDecimalParts(b), op);
+  if (kind === 'long') {
+    const [x, y] = [Long.fromValue(a as Long | number), Long.fromValue(b as Long | number)];
+    return op === 'add' ? x.add(y) : x.multiply(y);
   }
-  if (a instanceof Long || b instanceof Long) {
-    const fractional = [a, b].some((v) => typeof v === 'number' && !Number.isInteger(v));
-    if (!fractional) {
-      const result =
-        op === 'add'
-          ? Long.fromValue(a).add(Long.fromValue(b))
-          : Long.fromValue(a).multiply(Long.fromValue(b));
-      return normalizeLong(result);
-    }
-  }
-  const x = toNumber(a);
-  const y = toNumber(b);
-  return op === 'add' ? x + y : x * y;
+  const result = op === 'add' ? toNumber(a) + toNumber(b) : toNumber(a) * toNumber(b);
+  if (kind === 'double') return storedDouble(result);
+  // NOTE: mongod widens an int32 result that overflows to int64 (and int32 has no -0).
+  if (result === 0) return 0;
+  return isInt32Number(result) ? result : Long.fromNumber(result);
 }
 
-/** A Long within +-2^53 becomes a number (the storage boundary, see values.ts). */
-function normalizeLong(value: Long): Numeric {
-  const safe =
-    value.lessThanOrEqual(Number.MAX_SAFE_INTEGER) && value.greaterThanOrEqual(Number.MIN_SAFE_INTEGER);
-  return safe ? value.toNumber() : value;
-}
-
-const toNumber = (value: Numeric): number => (typeof value === 'number' ? value : Number(value.toString()));
+const toNumber = (value: Numeric): number =>
+  typeof value === 'number' ? value : value instanceof Double ? value.value : Number(value.toString());
 
 interface DecimalParts {
   coefficient: bigint;

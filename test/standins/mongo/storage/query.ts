@@ -11,6 +11,7 @@ import type { Options as MingoOptions } from 'mingo/types';
 import { ErrorCodes, MongoServerError, serverError } from '../errors';
 import { parseCollation } from './collation';
 import { refuseUncollated, STANDIN_CONTEXT } from './mingo-context';
+import { queryView } from './typed-values';
 import { keyOf } from './values';
 
 /** Options shared by find and aggregate. */
@@ -39,8 +40,8 @@ const SUPPORTED_STAGES = new Set(Object.keys(pipelineOperators).filter((name) =>
 export function compileFilter(filter: Document = {}, options: QueryOptions = {}): (doc: Document) => boolean {
   const byId = idFilter(filter, options);
   if (byId) return byId;
-  const query = withMongoErrors(() => new Query(filter, mingoOptions(options, filter)));
-  return (doc) => withMongoErrors(() => query.test(doc));
+  const query = withMongoErrors(() => new Query(queryView(filter), mingoOptions(options, filter)));
+  return (doc) => withMongoErrors(() => query.test(queryView(doc)));
 }
 
 /**
@@ -73,11 +74,14 @@ export function findDocuments(docs: Iterable<Document>, spec: FindSpec): Documen
   }
   return withMongoErrors(() => {
     const options = mingoOptions(spec, spec.filter);
-    const cursor = new Query(spec.filter ?? {}, options).find(Array.from(docs));
+    // mingo filters and sorts the query views; the stored documents (types as sent) are returned.
+    const stored = new Map<Document, Document>();
+    for (const doc of docs) stored.set(queryView(doc), doc);
+    const cursor = new Query(queryView(spec.filter ?? {}), options).find([...stored.keys()]);
     if (spec.sort && Object.keys(spec.sort).length) cursor.sort(spec.sort as Record<string, 1 | -1>);
     if (spec.skip) cursor.skip(spec.skip);
     if (spec.limit) cursor.limit(spec.limit);
-    const matched = cursor.all() as Document[];
+    const matched = (cursor.all() as Document[]).map((view) => stored.get(view) ?? view);
     return spec.projection && Object.keys(spec.projection).length
       ? matched.map((doc) => project(doc, spec.projection as Document, spec))
       : matched;

@@ -3,16 +3,14 @@
  * identity keys (for `_id` and unique indexes), dotted paths, shell-style formatting for error
  * messages.
  *
- * The 64-bit integer boundary (one conversion, applied to everything that arrives on the wire):
- * BSON int64 values within +-2^53 are promoted to JS numbers (bson's `promoteLongs`, which is also
- * the driver's default), so mingo compares them with other numbers; numbers go back out as int32
- * when they fit and as double otherwise. Int64 values beyond 2^53 stay `Long` end to end (their
- * `$inc`/`$mul` use Long arithmetic, see update.ts). Int32 and Double wrappers are promoted to
- * numbers the same way.
+ * Types are stored as sent, as mongod does (see typed-values.ts): every decode goes through
+ * TYPED_DESERIALIZE_OPTIONS and toStored(), so an int64 stays a Long and a whole double a Double.
  */
 import {
   Binary,
+  BSONRegExp,
   Decimal128,
+  Double,
   deserialize,
   Long,
   ObjectId,
@@ -22,17 +20,19 @@ import {
   type Document,
 } from 'bson';
 import { canonicalNumeric, isNumeric } from './numeric';
+import { isInt32Number, toStored, TYPED_DESERIALIZE_OPTIONS } from './typed-values';
 
-/** Options for every BSON document the stand-in decodes (see the module comment). */
-export const BSON_DESERIALIZE_OPTIONS: DeserializeOptions = Object.freeze({
-  promoteLongs: true,
-  promoteValues: true,
-  promoteBuffers: false,
-});
+/** Options for every BSON document the stand-in decodes (then toStored(), see typed-values.ts). */
+export const BSON_DESERIALIZE_OPTIONS: DeserializeOptions = TYPED_DESERIALIZE_OPTIONS;
 
-/** A deep copy that keeps BSON classes (and normalises values as on the wire). */
+/** Decodes BSON into the stored form (types as sent). */
+export function decodeDocument(bytes: Uint8Array): Document {
+  return toStored(deserialize(bytes, BSON_DESERIALIZE_OPTIONS));
+}
+
+/** A deep copy that keeps BSON types (and normalises values as on the wire). */
 export function cloneDocument<T extends Document>(doc: T): T {
-  return deserialize(serialize(doc), BSON_DESERIALIZE_OPTIONS) as T;
+  return decodeDocument(serialize(doc)) as T;
 }
 
 /** True when two documents have the same BSON bytes (field order included). */
@@ -54,6 +54,7 @@ export function keyOf(value: unknown): string {
   if (value instanceof Timestamp) return `t:${value.toString()}`;
   if (value instanceof Binary) return `x:${value.sub_type}:${Buffer.from(value.buffer).toString('base64')}`;
   if (value instanceof RegExp) return `r:${value.source}/${value.flags}`;
+  if (value instanceof BSONRegExp) return `r:${value.pattern}/${value.options}`;
   if (Array.isArray(value)) return `[${value.map(keyOf).join(',')}]`;
   if (typeof value === 'object') {
     const bsonType = (value as { _bsontype?: string })._bsontype;
@@ -141,6 +142,7 @@ export function formatValue(value: unknown): string {
   if (value instanceof ObjectId) return `ObjectId('${value.toHexString()}')`;
   if (value instanceof Date) return `new Date(${value.getTime()})`;
   if (value instanceof Long) return value.toString();
+  if (value instanceof Double) return String(value.value);
   if (value instanceof Decimal128) return `${value.toString()}`;
   if (value instanceof Timestamp) return `Timestamp(${value.t}, ${value.i})`;
   if (value instanceof Binary) {
@@ -160,7 +162,7 @@ export function formatDocument(doc: Document): string {
 /** mongod's type names, for TypeMismatch messages. */
 export function bsonTypeName(value: unknown): string {
   if (value === null || value === undefined) return 'null';
-  if (typeof value === 'number') return Number.isInteger(value) ? 'int' : 'double';
+  if (typeof value === 'number') return isInt32Number(value) ? 'int' : 'double';
   if (typeof value === 'string') return 'string';
   if (typeof value === 'boolean') return 'bool';
   if (Array.isArray(value)) return 'array';
@@ -170,6 +172,8 @@ export function bsonTypeName(value: unknown): string {
   const names: Record<string, string> = {
     ObjectId: 'objectId',
     Long: 'long',
+    Double: 'double',
+    BSONRegExp: 'regex',
     Decimal128: 'decimal',
     Binary: 'binData',
     Timestamp: 'timestamp',

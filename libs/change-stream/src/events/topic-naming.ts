@@ -1,5 +1,8 @@
 /** Topic names: one place decides them for the publisher and the consumer. */
 
+/** What Kafka accepts as a topic name: 1 to 249 letters, digits, ".", "_" or "-". */
+export const TOPIC_NAME = /^[A-Za-z0-9._-]{1,249}$/;
+
 /** `<prefix>.<db>.<collection>` (the default topic of a watched collection). */
 export function defaultTopic(prefix: string, db: string, collection: string): string {
   return `${prefix}.${db}.${collection}`;
@@ -8,4 +11,20 @@ export function defaultTopic(prefix: string, db: string, collection: string): st
 /** The dead-letter topic of a topic: `<topic><suffix>` (suffix `.dlq` by default). */
 export function deadLetterTopic(topic: string, suffix: string): string {
   return `${topic}${suffix}`;
+}
+
+/**
+ * The relay's dead-letter topic (`relay.onUnpublishable: 'deadLetter'`): `<prefix>-relay.dlq`.
+ * NOTE: "-" after the prefix, where event topics have "." (`<prefix>.<db>...`), so it can never be
+ * the topic of a database or collection; the `.dlq` ending matches the consumer's dead-letter topics.
+ */
+export function relayDeadLetterTopic(prefix: string): string {
+  return `${prefix}-relay.dlq`;
+}
+
+/** Why `topic` is not a valid Kafka topic name, or null when it is. */
+export function invalidTopicReason(topic: string): string | null {
+  return TOPIC_NAME.test(topic)
+    ? null
+    : `${JSON.stringify(topic)} is not a valid Kafka topic name (1-249 letters, digits, ".", "_" or "-")`;
 }

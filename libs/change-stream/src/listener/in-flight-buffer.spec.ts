@@ -5,6 +5,7 @@ const item = (events: number, bytes = 10): RelayItem => ({
   count: events,
   packed: null,
   bytes,
+  recordBytes: bytes,
   position: EMPTY_POSITION,
 });
 
@@ -17,7 +18,7 @@ describe('InFlightBuffer', () => {
     const signal = new AbortController().signal;
     let resumed = false;
     const waiting = buffer.waitForSpace(signal).then(() => (resumed = true));
-    expect(buffer.peek(10)).toHaveLength(2);
+    expect(buffer.peek(10, Infinity)).toHaveLength(2);
     await Promise.resolve();
     expect(resumed).toBe(false);
     buffer.ack(1);
@@ -40,9 +41,18 @@ describe('InFlightBuffer', () => {
     buffer.push(item(3));
     buffer.push(item(0));
     buffer.push(item(2));
-    expect(buffer.peek(1)).toHaveLength(1);
-    expect(buffer.peek(3)).toHaveLength(2);
-    expect(buffer.peek(5)).toHaveLength(3);
+    expect(buffer.peek(1, Infinity)).toHaveLength(1);
+    expect(buffer.peek(3, Infinity)).toHaveLength(2);
+    expect(buffer.peek(5, Infinity)).toHaveLength(3);
+  });
+
+  it('peeks whole items up to a record-byte size (a Kafka batch limit), always at least one', () => {
+    const buffer = new InFlightBuffer(100, 10_000);
+    for (const bytes of [400, 400, 400, 900]) buffer.push(item(1, bytes));
+    expect(buffer.peek(500, 1_000)).toHaveLength(2);
+    expect(buffer.peek(500, 1_200)).toHaveLength(3);
+    buffer.ack(3);
+    expect(buffer.peek(500, 100)).toHaveLength(1);
   });
 
   it('wakes an item waiter on push, and times out otherwise', async () => {

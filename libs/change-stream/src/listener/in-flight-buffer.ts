@@ -1,3 +1,4 @@
+import { recordBytes } from '../publisher/kafka-limits';
 import type { OutgoingMessage } from '../publisher/outgoing-message';
 import { packMessages } from '../publisher/producer-thread';
 import type { StreamPosition } from './checkpoint.store';
@@ -10,15 +11,23 @@ export interface RelayItem {
   packed: Buffer | null;
   /** Encoded size, counted against the bytes bound. */
   bytes: number;
+  /** At most the bytes its messages take in a Kafka record batch (see recordBytes). */
+  recordBytes: number;
   /** Where the stream continues once this item (and all before it) is acknowledged. */
   position: StreamPosition;
 }
 
 /** The item of an event's messages, packed at once (see PackedBatch), or of a bare position advance. */
 export function relayItem(messages: readonly OutgoingMessage[], position: StreamPosition): RelayItem {
-  if (messages.length === 0) return { count: 0, packed: null, bytes: 0, position };
+  if (messages.length === 0) return { count: 0, packed: null, bytes: 0, recordBytes: 0, position };
   const packed = packMessages(messages);
-  return { count: messages.length, packed, bytes: packed.length, position };
+  return {
+    count: messages.length,
+    packed,
+    bytes: packed.length,
+    recordBytes: recordBytes(messages),
+    position,
+  };
 }
 
 /**
@@ -28,6 +37,8 @@ export function relayItem(messages: readonly OutgoingMessage[], position: Stream
  */
 export class InFlightBuffer {
   private readonly items: RelayItem[] = [];
+  /** When each item was pushed (read), in step with `items`. */
+  private readonly readAt: number[] = [];
   private events = 0;
   private byteCount = 0;
   private wake: Array<() => void> = [];
@@ -51,32 +62,45 @@ export class InFlightBuffer {
     return this.items.length;
   }
 
+  /** When the oldest item still queued was read (ms since the epoch); null when empty. */
+  get oldestReadAt(): number | null {
+    return this.readAt.length ? this.readAt[0] : null;
+  }
+
   get hasSpace(): boolean {
     return this.events < this.maxEvents && this.byteCount < this.maxBytes;
   }
 
   push(item: RelayItem): void {
     this.items.push(item);
+    this.readAt.push(Date.now());
     this.events += item.count;
     this.byteCount += item.bytes;
     this.onChange(this.events, this.byteCount);
     this.notify();
   }
 
-  /** The oldest items holding at most `maxMessages` messages (at least one item when not empty). */
-  peek(maxMessages: number): RelayItem[] {
+  /**
+   * The oldest items holding at most `maxMessages` messages of at most `maxRecordBytes` record bytes
+   * (at least one item when not empty: a single item over the bound was already refused by its source).
+   */
+  peek(maxMessages: number, maxRecordBytes: number): RelayItem[] {
     const batch: RelayItem[] = [];
     let count = 0;
+    let bytes = 0;
     for (const item of this.items) {
-      if (batch.length > 0 && count + item.count > maxMessages) break;
+      const full = count + item.count > maxMessages || bytes + item.recordBytes > maxRecordBytes;
+      if (batch.length > 0 && full) break;
       batch.push(item);
       count += item.count;
+      bytes += item.recordBytes;
     }
     return batch;
   }
 
   /** Removes the `count` oldest items (acknowledged) and wakes a waiting reader. */
   ack(count: number): void {
+    this.readAt.splice(0, count);
     for (const item of this.items.splice(0, count)) {
       this.events -= item.count;
       this.byteCount -= item.bytes;

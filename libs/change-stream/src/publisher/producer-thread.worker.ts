@@ -1,10 +1,11 @@
 /**
  * The producer thread's entry: a {@link KafkaPublisher} on its own kafkajs client, driven by
  * messages from {@link ThreadedKafkaPublisher}. Each request is answered with its id; errors cross
- * back as name, message and kafkajs' `retriable` flag.
+ * back as name, message, kafkajs' `retriable` flag and protocol error `type` (found on its causes).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { Kafka } from 'kafkajs';
+import { kafkaErrorType } from './kafka-errors';
 import { KafkaPublisher } from './kafka-publisher';
 import {
   unpackMessages,
@@ -25,7 +26,12 @@ port.on('message', (request: ProducerThreadRequest) => {
       port.postMessage({
         id: request.id,
         ok: false,
-        error: { name: name ?? 'Error', message: message ?? String(error), retriable },
+        error: {
+          name: name ?? 'Error',
+          message: message ?? String(error),
+          retriable,
+          type: kafkaErrorType(error),
+        },
       } satisfies ProducerThreadReply);
     },
   );

@@ -1,7 +1,7 @@
 import type { MongoClient } from 'mongodb';
 import { uniqueName, useGround, type Ground } from '../support/ground';
 import { waitFor } from '../support/wait';
-import { connectMongo, ListenerProcess, TopicReader, type FixtureEnv } from './support';
+import { connectMongo, ListenerProcess, readCheckpoint, TopicReader, type FixtureEnv } from './support';
 
 const TTL_MS = 2_000;
 
@@ -74,6 +74,12 @@ async function allPublished(reader: TopicReader, count: number, replicas: Listen
   });
 }
 
+/** The stream's checkpoint was last written under `epoch` (a deposed leader's writes are fenced). */
+async function expectCheckpointOf(mongo: MongoClient, db: string, epoch: number): Promise<void> {
+  const checkpoint = await readCheckpoint(mongo, `${db}.orders`);
+  expect(checkpoint).toMatchObject({ epoch });
+}
+
 describe('listener failover across processes', () => {
   const ground = useGround({ mongo: true, kafka: true, redis: 3 });
   let mongo: MongoClient;
@@ -117,14 +123,19 @@ describe('listener failover across processes', () => {
       const count = await writer!.stop();
       await allPublished(reader, count, replicas);
       expect(missing(reader, count)).toEqual([]);
-      // Epochs only grow along the partition log of each document key.
-      const epochs = reader.messages.map((m) => m.epoch);
-      expect(epochs).toEqual([...epochs].sort((a, b) => a - b));
+      // NOTE: no assertion on the order of epochs in a partition: a request the killed process had
+      // already written may reach the broker late, and only Kafka-side fencing (the next step)
+      // orders that. What the library guarantees is checkpoint fencing: only the new epoch writes it.
+      await expectCheckpointOf(mongo, db, pair.standby.lastStatus()!.epoch!);
     },
     60_000,
   );
 
-  it('a paused (SIGSTOP) leader is replaced, and after SIGCONT it publishes nothing more', async () => {
+  // What a paused leader is guaranteed to do once it resumes: start no send after its term's
+  // deadline (nothing read after the takeover goes out under its epoch), stop its producer at once,
+  // and write no checkpoint (fenced by epoch). Not asserted: a send already in flight when it paused
+  // may still land after the new leader's messages; Kafka-side fencing of that is the next step.
+  it('a paused (SIGSTOP) leader is replaced; after SIGCONT it starts no send, stops its producer and is fenced', async () => {
     const db = uniqueName('zombie');
     const pair = await startPair(ground(), db, 'redis');
     replicas = pair.replicas;
@@ -138,13 +149,21 @@ describe('listener failover across processes', () => {
     const takeover = writer!.count;
     pair.leader.signal('SIGCONT');
     await pair.leader.waitForRole('standby');
+    await waitFor(
+      () => pair.leader.log.includes(`term of epoch ${oldEpoch} ended; its producer was stopped`),
+      {
+        what: `the paused leader to stop its producer; output:\n${pair.leader.log.slice(-2_000)}`,
+      },
+    );
     const count = await writer!.stop();
 
     await allPublished(reader, count, replicas);
+    // Inserted after the takeover: read by the old leader, if at all, only after its deadline.
     const late = reader.messages.filter(
       (m) => Number(m.event.fullDocument.seq) >= takeover && m.epoch === oldEpoch,
     );
     expect(late).toEqual([]);
+    await expectCheckpointOf(mongo, db, pair.standby.lastStatus()!.epoch!);
   }, 60_000);
 
   it('SIGTERM: the leader drains and releases, and the standby publishes within 1 s of its exit', async () => {

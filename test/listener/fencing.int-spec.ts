@@ -26,11 +26,11 @@ describe('epoch-fenced checkpoints and the MongoDB lease', () => {
     const collection = checkpoints();
     const old = new CheckpointStore(collection, 'orders', 'replica-a');
     const next = new CheckpointStore(collection, 'orders', 'replica-b');
-    const first = await old.takeEpoch();
+    const first = await old.takeEpoch(() => true);
     expect(first).toEqual({ epoch: 1, position: EMPTY_POSITION });
     await old.save(1, { ...EMPTY_POSITION, resumeToken: { _data: 'aa' } });
 
-    const second = await next.takeEpoch();
+    const second = (await next.takeEpoch(() => true))!;
     expect(second.epoch).toBe(2);
     expect(second.position.resumeToken).toEqual({ _data: 'aa' });
 

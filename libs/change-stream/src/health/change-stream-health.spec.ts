@@ -32,6 +32,7 @@ function report(
       completedMessages: 0,
       sharedMessages: 0,
       sharedFallBacks: 0,
+      deadLetters: [],
     },
     checkpoints: [
       {
@@ -115,5 +116,52 @@ describe('assessHealth', () => {
       leadership: 'off',
       streams: [],
     });
+  });
+});
+
+describe('assessHealth: publish stall and checkpoint lag', () => {
+  const thresholds = { maxPublishStallMs: 15_000, maxCheckpointLagMs: 30_000 };
+  const ago = (ms: number) => new Date(AT.getTime() - ms);
+
+  it('is DOWN when a send has waited longer than maxPublishStallMs, naming since when and the failures', () => {
+    const stalled = stream({
+      publishWaitingSince: ago(20_000),
+      consecutivePublishFailures: 7,
+      checkpointPendingSince: ago(20_000),
+    });
+    const health = assessHealth(report([stalled]), ROLES, thresholds);
+    expect(health.up).toBe(false);
+    expect(health.problems).toEqual([
+      `stream "shop.orders": publish stalled since ${ago(20_000).toISOString()} (20 s, 7 consecutive failures)`,
+    ]);
+    expect(health.streams[0]).toMatchObject({ publishStalledMs: 20_000, consecutivePublishFailures: 7 });
+  });
+
+  it('is DOWN when the checkpoint lags what was read by more than maxCheckpointLagMs', () => {
+    const lagging = stream({ checkpointPendingSince: ago(39_000) });
+    const health = assessHealth(report([lagging]), ROLES, thresholds);
+    expect(health.problems).toEqual(['stream "shop.orders": checkpoint lag 39 s (limit 30 s)']);
+    expect(health.streams[0]).toMatchObject({ checkpointLagMs: 39_000 });
+  });
+
+  it('stays UP while a send is slow but within the limit, and back UP once it was acknowledged', () => {
+    const slow = stream({ publishWaitingSince: ago(14_000), consecutivePublishFailures: 2 });
+    expect(assessHealth(report([slow]), ROLES, thresholds).up).toBe(true);
+    const recovered = stream({ publishWaitingSince: null, consecutivePublishFailures: 0 });
+    expect(assessHealth(report([recovered]), ROLES, thresholds).up).toBe(true);
+  });
+
+  it('keeps an idle leader UP: nothing waits to be published or checkpointed, however long ago the last event', () => {
+    const idle = stream({
+      lastPublishedAt: ago(3_600_000),
+      publishWaitingSince: null,
+      checkpointPendingSince: null,
+    });
+    expect(assessHealth(report([idle]), ROLES, thresholds)).toMatchObject({ up: true, problems: [] });
+  });
+
+  it('ignores a standby (its last term’s figures are reset)', () => {
+    const standby = stream({ role: 'standby', leaseValidUntil: null, publishWaitingSince: ago(60_000) });
+    expect(assessHealth(report([standby]), ROLES, thresholds).up).toBe(true);
   });
 });

@@ -1,4 +1,6 @@
 import type { ChangeStreamReport } from './change-stream.inspector';
+import { relayStall, stallProblems, type RelayStall, type RelayStallLimits } from './relay-stall';
+import { redactText } from '../utils/redact';
 
 /** Thresholds of {@link assessHealth}. Every one is optional: unset means never DOWN for that reason. */
 export interface ChangeStreamHealthOptions {
@@ -12,8 +14,8 @@ export interface ChangeStreamHealthOptions {
   maxCheckpointAgeMs?: number;
 }
 
-/** One stream of the health details. */
-export interface StreamHealth {
+/** One stream of the health details (with what its relay waits on: see {@link RelayStall}). */
+export interface StreamHealth extends RelayStall {
   name: string;
   role: string;
   epoch: number | null;
@@ -51,13 +53,19 @@ const ago = (date: Date | null, now: number): number | null =>
 /**
  * Decides UP or DOWN from a report. DOWN when: a stream was stopped by policy (history lost with
  * `onHistoryLost: 'fail'`, a rejected pipeline); a leader holds an expired lease, or read nothing for
- * `maxReadSilenceMs`, or checkpointed nothing for `maxCheckpointAgeMs`; the consumer is draining or
+ * `maxReadSilenceMs`, or checkpointed nothing for `maxCheckpointAgeMs`, or has waited on Kafka for
+ * more than `maxPublishStallMs`, or has read events not checkpointed for more than
+ * `maxCheckpointLagMs` (an idle leader waits on nothing: it stays UP); the consumer is draining or
  * stopped. A standby is UP: it is ready to take over.
  */
 export function assessHealth(
   report: ChangeStreamReport,
   roles: { listener: boolean; consumer: boolean },
-  { maxReadSilenceMs = DEFAULT_MAX_READ_SILENCE_MS, maxCheckpointAgeMs }: ChangeStreamHealthOptions = {},
+  {
+    maxReadSilenceMs = DEFAULT_MAX_READ_SILENCE_MS,
+    maxCheckpointAgeMs,
+    ...limits
+  }: ChangeStreamHealthOptions & RelayStallLimits = {},
 ): ChangeStreamHealth {
   const now = report.at.getTime();
   const problems: string[] = [];
@@ -72,10 +80,12 @@ export function assessHealth(
       lastReadAgoMs: s.role === 'leader' ? ago(s.lastReadAt, now) : null,
       checkpointAgeMs: ago(checkpoint?.savedAt ?? null, now),
       inFlightEvents: s.inFlightEvents,
-      stoppedReason: s.stoppedReason,
-      lastError: s.lastError ? `${s.lastError.message} (${s.lastError.at.toISOString()})` : null,
+      ...relayStall(s, now),
+      // NOTE: reasons and errors come from drivers, which may quote a URI with its credentials.
+      stoppedReason: s.stoppedReason && redactText(s.stoppedReason),
+      lastError: s.lastError ? `${redactText(s.lastError.message)} (${s.lastError.at.toISOString()})` : null,
     };
-    if (s.stoppedReason) problems.push(`stream "${s.name}" stopped: ${s.stoppedReason}`);
+    if (health.stoppedReason) problems.push(`stream "${s.name}" stopped: ${health.stoppedReason}`);
     if (s.role === 'leader') {
       if (health.leaseValidForMs !== null && health.leaseValidForMs <= 0) {
         problems.push(`stream "${s.name}": leader with an expired lease`);
@@ -86,6 +96,7 @@ export function assessHealth(
       if (maxCheckpointAgeMs !== undefined && (health.checkpointAgeMs ?? 0) > maxCheckpointAgeMs) {
         problems.push(`stream "${s.name}": checkpoint ${health.checkpointAgeMs} ms old`);
       }
+      problems.push(...stallProblems(s, health, limits));
     }
     return health;
   });

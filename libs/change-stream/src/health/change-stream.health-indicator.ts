@@ -2,6 +2,7 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
 import { assessHealth, type ChangeStreamHealthOptions } from './change-stream-health';
 import { ChangeStreamInspector } from './change-stream.inspector';
+import { redactText } from '../utils/redact';
 
 /** Injection token of the {@link ChangeStreamHealthOptions} (optional). */
 export const CHANGE_STREAM_HEALTH_OPTIONS = Symbol('CHANGE_STREAM_HEALTH_OPTIONS');
@@ -9,7 +10,9 @@ export const CHANGE_STREAM_HEALTH_OPTIONS = Symbol('CHANGE_STREAM_HEALTH_OPTIONS
 /**
  * A @nestjs/terminus indicator of this replica's change-stream roles: role, leader or standby,
  * lease validity, lag, checkpoint age and consumer state per stream; DOWN after history was lost,
- * when the listener was stopped by its policy, when a leader is stuck, or while the consumer drains.
+ * when the listener was stopped by its policy, when a leader is stuck (nothing read, a send waiting
+ * longer than `relay.maxPublishStallMs`, read events not checkpointed for longer than
+ * `relay.maxCheckpointLagMs`), or while the consumer drains.
  *
  * @example
  * @Get('health') @HealthCheck()
@@ -32,9 +35,13 @@ export class ChangeStreamHealthIndicator {
     const { listener, consumer } = this.inspector.options;
     let health;
     try {
-      health = assessHealth(await this.inspector.inspect(), { listener, consumer }, this.options);
+      const { maxPublishStallMs, maxCheckpointLagMs } = this.inspector.options.relay;
+      const limits = { maxPublishStallMs, maxCheckpointLagMs, ...this.options };
+      health = assessHealth(await this.inspector.inspect(), { listener, consumer }, limits);
     } catch (error) {
-      return session.down({ problems: [`cannot read the change-stream state: ${(error as Error).message}`] });
+      return session.down({
+        problems: [`cannot read the change-stream state: ${redactText((error as Error).message)}`],
+      });
     }
     const { up, ...details } = health;
     return up ? session.up(details) : session.down(details);

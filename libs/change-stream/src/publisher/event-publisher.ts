@@ -15,4 +15,11 @@ export interface EventPublisher {
   reset(): Promise<void>;
   /** Disconnects and frees everything (safe to call more than once). */
   disconnect(): Promise<void>;
+  /**
+   * Stops at once after a lost term, without a graceful disconnect: a send still in flight (kafkajs
+   * retries inside) must not go on under a term that ended. The producer thread is terminated, and
+   * its sockets die with it; in this thread the producer is disconnected. Pending sends reject; the
+   * publisher cannot be used again (the next term takes a new one). Safe to call more than once.
+   */
+  abort(): Promise<void>;
 }

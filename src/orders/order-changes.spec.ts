@@ -1,4 +1,4 @@
-import { ObjectId } from 'bson';
+import { ObjectId, Timestamp } from 'bson';
 import { Types } from 'mongoose';
 import type { ChangeEvent } from 'nest-change-stream';
 import { changeEvents } from 'nest-change-stream/testing';
@@ -42,6 +42,7 @@ describe('foldOrderChanges', () => {
         after: expect.objectContaining({ customerId: 'c1', status: 'shipped', itemCount: 1 }),
         existed: false,
         changedAt: new Date(3000),
+        clusterTime: new Timestamp({ t: 3, i: 1 }),
       },
     ]);
     expect(plain(changes.stats)).toEqual({

@@ -1,3 +1,4 @@
+import type { Timestamp } from 'bson';
 import type { Types } from 'mongoose';
 import type { ChangeEvent, ChangeEventOf } from 'nest-change-stream';
 import type { Order } from './order.schema';
@@ -19,6 +20,8 @@ export interface ViewChange {
   /** Whether the view existed before the batch (a deletion of a view that never existed writes nothing). */
   existed: boolean;
   changedAt: Date;
+  /** Cluster time of the last change (a snapshot event's: its run's operation time); null if unknown. */
+  clusterTime: Timestamp | null;
 }
 
 /** What a batch of order events does to the read models. */
@@ -86,6 +89,7 @@ export function foldOrderChanges(
       after,
       existed: known ? known.existed : current.has(key),
       changedAt: eventTime(event),
+      clusterTime: event.clusterTime ?? null,
     });
   }
   return { views: [...views.values()], stats, skipped };

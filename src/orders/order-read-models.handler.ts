@@ -4,6 +4,7 @@ import type { AnyBulkWriteOperation, Collection } from 'mongodb';
 import type { Model } from 'mongoose';
 import { ChangeBatchContext, ChangeBatchHandler, type ChangeEvent } from 'nest-change-stream';
 import { foldOrderChanges, orderKey, STATE_FIELDS, type OrderDoc, type ViewState } from './order-changes';
+import { beforeFloor, OrderHistory, type OrderHistoryDoc } from './order-history';
 import { SHOP_DB } from './order.schema';
 import { CustomerStats, OrderView } from './read-models.schema';
 
@@ -19,6 +20,10 @@ import { CustomerStats, OrderView } from './read-models.schema';
  * `$inc` per customer). The fold in between is pure ({@link foldOrderChanges}). It goes through the
  * models' driver collections (`Model.collection`): the documents are built here with the schema's
  * types already, so mongoose's casting and hydration would be pure cost on this hot path.
+ *
+ * Orders that leave without a delete event each (a drop or rename of `shop.orders`; a resnapshot
+ * after lost history, whose run did not see the orders deleted meanwhile) leave with their views:
+ * see {@link OrderHistory}. Every view keeps the cluster time of the event that wrote it for that.
  */
 @Injectable()
 export class OrderReadModelsHandler {
@@ -38,13 +43,45 @@ export class OrderReadModelsHandler {
     return this.stats.collection as unknown as Collection<{ _id: string }>;
   }
 
+  private get history(): OrderHistory {
+    // NOTE: the connection's driver Db (open by the time events arrive): order_history has no mongoose model.
+    const history = this.views.db.db!.collection<OrderHistoryDoc>('order_history');
+    return new OrderHistory(this.viewCollection, this.statsCollection, history);
+  }
+
   @ChangeBatchHandler<OrderDoc>('orders', {
     id: 'orders.read-models',
     database: SHOP_DB,
-    operationTypes: ['insert', 'update', 'replace', 'delete', 'snapshot'],
+    operationTypes: [
+      'insert',
+      'update',
+      'replace',
+      'delete',
+      'snapshot',
+      'snapshotEnd',
+      'drop',
+      'rename',
+      'dropDatabase',
+    ],
   })
   async apply(events: ChangeEvent<OrderDoc>[], ctx: ChangeBatchContext): Promise<void> {
     const { session } = ctx;
+    const history = this.history;
+    const floor = await history.floor(session);
+    await this.applyDocumentEvents(
+      events.filter((e) => !beforeFloor(e, floor)),
+      ctx,
+      (event) => ctx.contexts[events.indexOf(event)].eventId,
+    );
+    await history.apply(events, session);
+  }
+
+  /** Folds the document events over the views they touch and writes views and stats. */
+  private async applyDocumentEvents(
+    events: ChangeEvent<OrderDoc>[],
+    { session }: ChangeBatchContext,
+    eventIdOf: (event: ChangeEvent<OrderDoc>) => string,
+  ): Promise<void> {
     const ids = [...new Set(events.flatMap((e) => ('documentKey' in e ? [e.documentKey._id] : [])))];
     if (ids.length === 0) return;
     const current = new Map<string, ViewState>();
@@ -55,19 +92,18 @@ export class OrderReadModelsHandler {
 
     const changes = foldOrderChanges(events, current);
     for (const event of changes.skipped) {
-      const at = ctx.contexts[events.indexOf(event)];
       this.logger.warn(
-        `update of order ${String(event.documentKey._id)} before its view exists: skipped (event ${at.eventId})`,
+        `update of order ${String(event.documentKey._id)} before its view exists: skipped (event ${eventIdOf(event)})`,
       );
     }
     const appliedAt = new Date();
     const viewWrites: AnyBulkWriteOperation<OrderView>[] = [];
-    for (const { id, after, existed, changedAt } of changes.views) {
+    for (const { id, after, existed, changedAt, clusterTime } of changes.views) {
       if (after) {
         viewWrites.push({
           replaceOne: {
             filter: { _id: id },
-            replacement: { ...after, changedAt, appliedAt },
+            replacement: { ...after, changedAt, appliedAt, clusterTime },
             upsert: true,
           },
         });

@@ -1,4 +1,5 @@
 import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
+import type { Timestamp } from 'bson';
 import { Types } from 'mongoose';
 import type { OrderStatus } from './order.schema';
 
@@ -30,6 +31,14 @@ export class OrderView {
   /** When the handler wrote this version: `appliedAt - changedAt` is the event's end-to-end latency. */
   @Prop({ required: true })
   appliedAt!: Date;
+
+  /**
+   * Cluster time (BSON Timestamp) of the change event that wrote this version; a snapshot event's is
+   * its run's operation time. A drop of `shop.orders`, or the end of a resnapshot, removes the views
+   * written before it (see OrderHistory).
+   */
+  @Prop({ type: Object })
+  clusterTime?: Timestamp | null;
 }
 
 /**

@@ -10,6 +10,11 @@ export interface SnapshotProgress {
   operationTime: Timestamp;
   /** Collections completely published. */
   done: string[];
+  /**
+   * The collection being scanned and the `_id` of its last document Kafka acknowledged: a new leader
+   * continues after it. Absent or null: no document of an unfinished collection was acknowledged yet.
+   */
+  last?: { coll: string; id: unknown } | null;
 }
 
 /**
@@ -57,8 +62,21 @@ export class CheckpointStore {
     private readonly instanceId: string,
   ) {}
 
-  /** Takes the next epoch and returns it with the position saved so far. */
-  async takeEpoch(): Promise<{ epoch: number; position: StreamPosition }> {
+  /**
+   * Takes the next epoch and returns it with the position saved so far; null, without a write, when
+   * `stillValid()` says the term ended. It is checked right before the `$inc`, with no await in
+   * between: a replica that paused after winning its lease must not fence the leader that replaced it.
+   *
+   * NOTE: what remains is the time from this check until the server applies the `$inc` (connection
+   * checkout, the network, the majority write). A pause inside it can still let a late `$inc` land.
+   * It is bounded: the check passes only with more than the safety margin of validity left, so
+   * only a delay longer than the margin lands the write after the lease passed to another replica,
+   * and then the worst case is a new leader fenced once: its next checkpoint write fails
+   * (FencedOutError), it steps down and campaigns again. No event is lost: the checkpoint only
+   * moves under the current epoch, so the next leader replays from it.
+   */
+  async takeEpoch(stillValid: () => boolean): Promise<{ epoch: number; position: StreamPosition } | null> {
+    if (!stillValid()) return null;
     const doc = await this.collection.findOneAndUpdate(
       { _id: this.stream },
       { $inc: { epoch: 1 }, $set: { leader: this.instanceId, electedAt: new Date() } },

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { EJSON, Timestamp, type Document } from 'bson';
-import type { MongoClient } from 'mongodb';
+import type { ClientSession, MongoClient } from 'mongodb';
 import { isExcluded } from '../change-stream.options';
 import { MESSAGES } from '../change-stream.messages';
 import { formatClusterTime } from '../events/change-event.codec';
@@ -9,6 +9,9 @@ import { EMPTY_POSITION, type SnapshotProgress, type StreamPosition } from './ch
 import { relayItem, type InFlightBuffer } from './in-flight-buffer';
 import type { SourceContext } from './change-stream.source';
 import type { RelaySource } from './relay-session';
+import { markerMessages, runTopics } from './snapshot-markers';
+import { buildPipeline, EXACT_BSON } from './stream-pipeline';
+import { publishableMessages, type UnpublishablePolicy } from './unpublishable';
 
 /** The current operation time of the deployment: a resnapshot records it before scanning. */
 export async function currentOperationTime(client: MongoClient): Promise<Timestamp> {
@@ -29,58 +32,122 @@ export function snapshotEventId(runId: string, db: string, coll: string, documen
   return `snapshot:${runId}:${createHash('sha256').update(key).digest('hex').slice(0, 32)}`;
 }
 
+/** The partition count of each topic (see topicPartitions). */
+export type PartitionCounts = (topics: readonly string[]) => Promise<ReadonlyMap<string, number>>;
+
 /**
  * Publishes every document of the watched collections as an event of operationType `snapshot`
- * (same key, headers and topic as a change event of that document). The server shapes each
- * document into an event and applies the stream's pipeline, so a `$project` that hides fields
- * hides them here too. Progress is checkpointed per collection; a restarted run repeats the
- * unfinished collection with the same event ids.
+ * (same key, headers and topic as a change event of that document), between the run's start and
+ * end markers (see SnapshotMarkerBase).
+ *
+ * - Consistency: the scan reads the primary at read concern majority, causally after the run's
+ *   operation time (afterClusterTime), so every write up to that time is in the scan and every
+ *   later one in the stream that follows (some in both; never in neither).
+ * - Pipeline: the server shapes each document into its `insert` event and applies the stream's
+ *   filters and stages, then the event is renamed `snapshot`: a snapshot event passes the pipeline
+ *   exactly when the document's insert would.
+ * - A document that cannot be published (bad topic, too large) follows `relay.onUnpublishable`.
+ * - Resumable: each event's position holds the `_id` it was read at; once Kafka acknowledged it,
+ *   the checkpoint does too, and a new leader continues after it. Only the end markers' position
+ *   is the finished run (stream from the operation time), so a run cut short is never saved finished.
  */
 export class SnapshotSource implements RelaySource {
   published = 0;
+  private readonly policy: UnpublishablePolicy;
 
   constructor(
     private readonly ctx: SourceContext,
     private progress: SnapshotProgress,
-  ) {}
-
-  async run(buffer: InFlightBuffer, signal: AbortSignal): Promise<void> {
-    for (const coll of await this.collections()) {
-      if (this.progress.done.includes(coll)) continue;
-      if (!(await this.scan(coll, buffer, signal))) return;
-      this.progress = { ...this.progress, done: [...this.progress.done, coll] };
-      buffer.push(relayItem([], this.position()));
-    }
+    private readonly partitionCounts: PartitionCounts,
+  ) {
+    const { stream, options, limits, epoch, status } = ctx;
+    this.policy = { stream: stream.name, relay: options.relay, limits, epoch, status };
   }
 
+  async run(buffer: InFlightBuffer, signal: AbortSignal): Promise<void> {
+    const { stream, epoch } = this.ctx;
+    const collections = await this.collections();
+    const run = { ...this.progress, collections };
+    const partitions = await this.partitionCounts([...runTopics(stream, collections).keys()]);
+    buffer.push(relayItem(markerMessages('snapshotStart', stream, run, partitions, epoch), this.position()));
+    for (const coll of collections) {
+      if (this.progress.done.includes(coll)) continue;
+      if (!(await this.scan(coll, buffer, signal))) return;
+      this.progress = { ...this.progress, done: [...this.progress.done, coll], last: null };
+      buffer.push(relayItem([], this.position()));
+    }
+    const finished = {
+      ...EMPTY_POSITION,
+      startAtOperationTime: run.operationTime,
+      clusterTime: run.operationTime,
+    };
+    buffer.push(relayItem(markerMessages('snapshotEnd', stream, run, partitions, epoch), finished));
+  }
+
+  /** Publishes `coll` from after its last acknowledged `_id`; false when stopped before its end. */
   private async scan(coll: string, buffer: InFlightBuffer, signal: AbortSignal): Promise<boolean> {
     const { client, stream, epoch, options } = this.ctx;
     const { runId, operationTime } = this.progress;
-    const shape = {
-      $replaceWith: {
-        operationType: { $literal: 'snapshot' },
-        ns: { db: { $literal: stream.db }, coll: { $literal: coll } },
-        documentKey: { _id: '$_id' },
-        fullDocument: '$$ROOT',
-      },
-    };
+    const session = causalSessionAt(client, operationTime);
     const cursor = client
       .db(stream.db)
       .collection(coll)
-      .aggregate([{ $sort: { _id: 1 } }, shape, ...stream.pipeline], { batchSize: options.relay.batchSize });
+      .aggregate(this.scanPipeline(coll), {
+        ...EXACT_BSON,
+        session,
+        batchSize: options.relay.batchSize,
+        readPreference: 'primary',
+        readConcern: { level: 'majority' },
+      });
     try {
       for await (const shaped of cursor) {
         await buffer.waitForSpace(signal);
         if (signal.aborted) return false;
-        const eventId = snapshotEventId(runId, stream.db, coll, shaped.documentKey);
-        const event = { _id: { _data: eventId }, ...shaped, clusterTime: operationTime };
-        buffer.push(relayItem(serializeEvent(stream, event, eventId, epoch), this.position()));
+        const { _id: id, ...rest } = shaped;
+        const eventId = snapshotEventId(runId, stream.db, coll, rest.documentKey);
+        const event = { _id: { _data: eventId }, ...rest, clusterTime: operationTime };
+        this.progress = { ...this.progress, last: { coll, id } };
+        // A document that cannot be published follows relay.onUnpublishable, as a change event does.
+        const messages = publishableMessages(this.policy, event, eventId, () =>
+          serializeEvent(stream, event, eventId, epoch),
+        );
+        buffer.push(relayItem(messages, this.position()));
         this.published++;
       }
       return !signal.aborted;
     } finally {
       await cursor.close().catch(() => undefined);
+      await session.endSession().catch(() => undefined);
     }
+  }
+
+  /**
+   * Documents after the last acknowledged `_id`, in `_id` order, shaped as their insert events
+   * (`_id` holds the document's `_id`, as a change event's resume token, which the stream's stages
+   * may not change), through the stream's filters and stages, renamed `snapshot`.
+   */
+  private scanPipeline(coll: string): Document[] {
+    const { stream, options } = this.ctx;
+    const last = this.progress.last?.coll === coll ? this.progress.last : null;
+    // NOTE: an expression compares across BSON types in sort order (a query's $gt would compare
+    // within one type only), so mixed `_id` types resume correctly.
+    const after = last ? [{ $match: { $expr: { $gt: ['$_id', { $literal: last.id }] } } }] : [];
+    const asInsert = {
+      $replaceWith: {
+        _id: '$_id',
+        operationType: { $literal: 'insert' },
+        ns: { db: { $literal: stream.db }, coll: { $literal: coll } },
+        documentKey: { _id: '$_id' },
+        fullDocument: '$$ROOT',
+      },
+    };
+    return [
+      ...after,
+      { $sort: { _id: 1 } },
+      asInsert,
+      ...buildPipeline(stream, options.excludeNamespaces),
+      { $set: { operationType: { $literal: 'snapshot' } } },
+    ];
   }
 
   private position(): StreamPosition {
@@ -103,4 +170,11 @@ export class SnapshotSource implements RelaySource {
       )
       .sort();
   }
+}
+
+/** A causally consistent session whose reads wait until the majority snapshot includes `operationTime`. */
+function causalSessionAt(client: MongoClient, operationTime: Timestamp): ClientSession {
+  const session = client.startSession({ causalConsistency: true });
+  session.advanceOperationTime(operationTime);
+  return session;
 }

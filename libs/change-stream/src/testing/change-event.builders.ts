@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { Timestamp, type Document } from 'bson';
-import { encodeChangeEvent, type EncodedChangeEvent } from '../events/change-event.codec';
+import { Int32, Timestamp, type Document } from 'bson';
+import { encodeChangeEvent, formatClusterTime, type EncodedChangeEvent } from '../events/change-event.codec';
 import type {
   ChangeEvent,
   ChangeNamespace,
@@ -13,7 +13,9 @@ import type {
   RenameEvent,
   ReplaceEvent,
   ResumeToken,
+  SnapshotEndEvent,
   SnapshotEvent,
+  SnapshotStartEvent,
   UpdateDescription,
   UpdateEvent,
 } from '../events/change-event.interface';
@@ -29,6 +31,15 @@ export interface EventBuildOptions {
   eventId?: string;
   clusterTime?: Timestamp;
   wallTime?: Date;
+}
+
+/** Options of the resnapshot marker builders. */
+export interface MarkerBuildOptions extends EventBuildOptions {
+  /** The run id. Default: the cluster time as `<seconds>.<increment>`, as the relay makes it. */
+  runId?: string;
+  /** This copy's partition (default 0) of `partitions` (default 1). */
+  partition?: number;
+  partitions?: number;
 }
 
 let sequence = 0;
@@ -149,6 +160,16 @@ export const changeEvents = {
     };
   },
 
+  /** The start marker of a resnapshot run over `collections`, as one partition receives it. */
+  snapshotStart(collections: string | string[], options: MarkerBuildOptions = {}): SnapshotStartEvent {
+    return { ...marker(collections, options), operationType: 'snapshotStart' };
+  },
+
+  /** The end marker of a resnapshot run over `collections`, as one partition receives it. */
+  snapshotEnd(collections: string | string[], options: MarkerBuildOptions = {}): SnapshotEndEvent {
+    return { ...marker(collections, options), operationType: 'snapshotEnd' };
+  },
+
   drop(collection: string, options: EventBuildOptions = {}): DropEvent {
     return { ...common(options), operationType: 'drop', ns: ns(collection, options) };
   },
@@ -171,6 +192,18 @@ export const changeEvents = {
     return { ...common(options), operationType: 'invalidate' };
   },
 };
+
+function marker(collections: string | string[], options: MarkerBuildOptions) {
+  const base = common(options);
+  return {
+    ...base,
+    ns: { db: options.db ?? TEST_DATABASE },
+    runId: options.runId ?? formatClusterTime(base.clusterTime),
+    collections: typeof collections === 'string' ? [collections] : collections,
+    partition: new Int32(options.partition ?? 0),
+    partitions: new Int32(options.partitions ?? 1),
+  };
+}
 
 /**
  * The Kafka message the listener would publish for `event` (key, canonical EJSON value, headers),

@@ -5,7 +5,8 @@ import type { ChangeMessage } from '../consumer/change-message';
 import { ChangeHandlerRegistry, type ChangeHandlerRegistration } from '../consumer/change-handler.registry';
 import type { DeadLetter } from '../consumer/dead-letter';
 import type { ChangeEvent, ChangeOperationType } from '../events/change-event.interface';
-import { toKafkaMessage } from './change-event.builders';
+import type { Document } from 'bson';
+import { changeEvents, toKafkaMessage, type MarkerBuildOptions } from './change-event.builders';
 import { InMemoryEffectExecutor } from './in-memory-effect.executor';
 import { RecordingDeadLetterSink } from './recording-dead-letter.sink';
 import { RecordingRetryTimer } from './recording-retry.timer';
@@ -80,7 +81,7 @@ export class ChangeStreamTester {
     return this.timer.delays;
   }
 
-  /** Whether the handler's effect for the event is recorded (a repeat would be skipped). */
+  /** Whether the handler's effect for the event, or its dead letter, is recorded (a repeat would be skipped). */
   isProcessed(handlerId: string, eventId: string): boolean {
     return this.markers.has(handlerId, eventId);
   }
@@ -134,6 +135,36 @@ export class ChangeStreamTester {
     return merged;
   }
 
+  /**
+   * Delivers a resnapshot run over `collection` in the order a worker sees it: the start marker on
+   * each of `options.partitions` partitions (default 1), a `snapshot` event per document (on
+   * partition 0), then the end marker on each partition. One report per message, in that order.
+   */
+  async dispatchResnapshot(
+    collection: string,
+    documents: readonly Document[],
+    options: Omit<MarkerBuildOptions, 'partition'> = {},
+  ): Promise<DispatchReport[]> {
+    const start = changeEvents.snapshotStart(collection, options);
+    const run = { ...options, runId: start.runId, clusterTime: start.clusterTime };
+    const partitions = [...Array(options.partitions ?? 1).keys()];
+    const reports: DispatchReport[] = [];
+    for (const partition of partitions) {
+      reports.push(
+        await this.dispatch(changeEvents.snapshotStart(collection, { ...run, partition }), { partition }),
+      );
+    }
+    for (const document of documents) {
+      reports.push(await this.dispatch(changeEvents.snapshot(collection, document, run), { partition: 0 }));
+    }
+    for (const partition of partitions) {
+      reports.push(
+        await this.dispatch(changeEvents.snapshotEnd(collection, { ...run, partition }), { partition }),
+      );
+    }
+    return reports;
+  }
+
   /** Delivers raw bytes on a topic, e.g. to test what happens to a message that is not a change event. */
   async deliver(
     message: {
@@ -178,8 +209,13 @@ export class ChangeStreamTester {
         `ChangeStreamTester: a "${event.operationType}" event carries no namespace; pass { topic }`,
       );
     }
+    // NOTE: a resnapshot marker names its run's collections; it goes to their handlers' topics.
+    const collections = (event as { collections?: readonly string[] }).collections;
     const matching = this.registrations().filter(
-      (r) => r.database === ns.db && (ns.coll === undefined || r.collection === ns.coll),
+      (r) =>
+        r.database === ns.db &&
+        (ns.coll === undefined || r.collection === ns.coll) &&
+        (collections === undefined || collections.includes(r.collection)),
     );
     return [...new Set(matching.map((r) => r.topic))];
   }

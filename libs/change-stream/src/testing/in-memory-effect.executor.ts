@@ -44,7 +44,11 @@ export class InMemoryEffectExecutor extends EffectExecutor {
     for (const key of keys) this.markers.add(key);
   }
 
-  /** Whether the handler's effect for the event is recorded. */
+  async recordDeadLettered(marker: ProcessedMarker): Promise<void> {
+    this.markers.add(`${marker.handlerId}\n${marker.eventId}`);
+  }
+
+  /** Whether the handler's effect for the event, or its dead letter, is recorded (a repeat is skipped). */
   has(handlerId: string, eventId: string): boolean {
     return this.markers.has(`${handlerId}\n${eventId}`);
   }

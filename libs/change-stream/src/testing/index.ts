@@ -13,6 +13,7 @@ export {
   toKafkaMessage,
   TEST_DATABASE,
   type EventBuildOptions,
+  type MarkerBuildOptions,
 } from './change-event.builders';
 export { createChangeContext } from './change-context.factory';
 export { createTestingSession } from './testing-session';

@@ -60,6 +60,17 @@ describe('processed-event markers and the exactly-once executor', () => {
     expect((await indexes()).processed_at_ttl.expireAfterSeconds).toBe(91);
   });
 
+  it('keeps markers forever with markerRetentionMs Infinity (a topic that keeps messages forever): no TTL index', async () => {
+    const store = new ProcessedEventStore(client, options(3_600_000));
+    await store.ensureIndexes();
+    await new ProcessedEventStore(client, options(Infinity)).ensureIndexes();
+    const names = (await store.collection.listIndexes().toArray()).map((i) => i.name).sort();
+    expect(names).toEqual(['_id_', 'handler_event_unique']);
+    await new ProcessedEventStore(client, options(120_000)).ensureIndexes();
+    const ttl = (await store.collection.listIndexes().toArray()).find((i) => i.name === 'processed_at_ttl');
+    expect(ttl?.expireAfterSeconds).toBe(120);
+  });
+
   it('commits the effect with its marker, once; a repeat finds the marker and does not run the effect', async () => {
     const store = new ProcessedEventStore(client, options(3_600_000));
     const executor = new MongoEffectExecutor(client, store);

@@ -9,6 +9,7 @@ import { CHANGE_STREAM_MODULE_OPTIONS, ConfigurableModuleClass } from './change-
 import { resolveOptions } from './change-stream.options';
 import { connectionProviders } from './connections/connection.providers';
 import { consumerProviders } from './consumer/consumer.providers';
+import { DeadLetterRedriver } from './consumer/dead-letter.redriver';
 import { ChangeStreamStatus } from './health/listener-status';
 import { ChangeStreamListener } from './listener/change-stream.listener';
 
@@ -35,6 +36,12 @@ import { ChangeStreamListener } from './listener/change-stream.listener';
     ChangeStreamListener,
     ...consumerProviders,
   ],
-  exports: [CHANGE_STREAM_OPTIONS, CHANGE_STREAM_MONGO_CLIENT, CHANGE_STREAM_KAFKA, ChangeStreamStatus],
+  exports: [
+    CHANGE_STREAM_OPTIONS,
+    CHANGE_STREAM_MONGO_CLIENT,
+    CHANGE_STREAM_KAFKA,
+    ChangeStreamStatus,
+    DeadLetterRedriver,
+  ],
 })
 export class ChangeStreamModule extends ConfigurableModuleClass {}

@@ -68,6 +68,10 @@ class TransactionalExecutor extends EffectExecutor {
     this.commit(tx, session);
   }
 
+  async recordDeadLettered(marker: ProcessedMarker): Promise<void> {
+    this.markers.add(`${marker.handlerId}/${marker.eventId}`);
+  }
+
   private commit(tx: { markers: string[]; committed: boolean }, session: FakeSession): void {
     for (const key of tx.markers) this.markers.add(key);
     this.committed.push(...session.writes);

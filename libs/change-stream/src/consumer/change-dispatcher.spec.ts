@@ -12,6 +12,7 @@ import { ChangeDispatcher } from './change-dispatcher';
 import { ChangeHandlerRegistry, type ChangeHandlerRegistration } from './change-handler.registry';
 import { RetryTimer } from './retry-timer';
 import { EffectExecutor } from '../idempotency/effect-executor';
+import type { ProcessedMarker } from '../idempotency/processed-event.store';
 import { DeadLetterSink, type DeadLetter } from './dead-letter';
 
 interface Order {
@@ -156,7 +157,21 @@ describe('ChangeDispatcher (through the testing kit)', () => {
       error: expect.objectContaining({ message: 'failure at attempt 3' }),
       message: { topic: 'cdc.shop.orders' },
     });
-    expect(tester.isProcessed('flaky', event._id._data)).toBe(false);
+  });
+
+  it('records a dead-lettered marker, so a later copy of the event is skipped as a duplicate', async () => {
+    failuresLeft = 3;
+    const event = changeEvents.insert('orders', order(), { db: 'shop' });
+    expect((await tester.dispatch(event)).handlers[1]).toMatchObject({ outcome: 'dead-lettered' });
+    expect(tester.isProcessed('flaky', event._id._data)).toBe(true);
+    // A replay (failover, rebalance) would now succeed, after newer events: it must not be applied.
+    calls.length = 0;
+    const again = await tester.dispatch(event);
+    expect(again.handlers.map((h) => [h.handlerId, h.outcome])).toEqual([
+      ['Orders.onInsert', 'duplicate'],
+      ['flaky', 'duplicate'],
+    ]);
+    expect(calls).toEqual([]);
   });
 
   it('dead-letters an undecodable message at once, without calling any handler', async () => {
@@ -190,6 +205,7 @@ describe('ChangeDispatcher (with fakes)', () => {
   function setup(
     invoke: ChangeHandlerRegistration['invoke'],
     sink: DeadLetterSink = new RecordingDeadLetterSink(),
+    record: () => Promise<void> = async () => undefined,
   ) {
     const registry = new ChangeHandlerRegistry();
     registry.register([
@@ -206,16 +222,51 @@ describe('ChangeDispatcher (with fakes)', () => {
         invoke,
       },
     ]);
+    const deadLettered: ProcessedMarker[] = [];
     const executor: EffectExecutor = {
       run: async (_m, _t, effect) => (await effect({} as never), 'applied'),
       runShared: async (effects) => {
         for (const { effect } of effects) await effect({} as never);
       },
+      recordDeadLettered: async (marker) => {
+        await record();
+        deadLettered.push(marker);
+      },
     };
     const waits: number[] = [];
     const timer: RetryTimer = { wait: async (ms) => void waits.push(ms) };
-    return { dispatcher: new ChangeDispatcher(registry, executor, sink, timer), waits };
+    return { dispatcher: new ChangeDispatcher(registry, executor, sink, timer), waits, deadLettered };
   }
+  const failing = async () => {
+    throw new Error('always');
+  };
+  const noPrimary = () => Object.assign(new Error('no primary'), { name: 'MongoServerSelectionError' });
+
+  it('records the dead-lettered marker after the dead letter is stored, retrying until it is', async () => {
+    const order: string[] = [];
+    const sink: DeadLetterSink = { send: async () => void order.push('dead letter') };
+    let refusals = 2;
+    const { dispatcher, deadLettered, waits } = setup(failing, sink, async () => {
+      order.push('marker');
+      if (refusals-- > 0) throw noPrimary();
+    });
+    const report = await dispatcher.dispatch(message(event));
+    expect(report).toMatchObject({ complete: true, handlers: [{ outcome: 'dead-lettered', attempts: 2 }] });
+    expect(order).toEqual(['dead letter', 'marker', 'marker', 'marker']);
+    expect(deadLettered).toEqual([{ handlerId: 'h', eventId: 'E1', topic: 't', partition: 0, offset: '5' }]);
+    expect(waits).toEqual([10, 500, 1000]);
+  });
+
+  it('leaves the message incomplete when the dead-lettered marker cannot be recorded before drain', async () => {
+    const drain = new AbortController();
+    const { dispatcher, deadLettered } = setup(failing, new RecordingDeadLetterSink(), async () => {
+      drain.abort();
+      throw noPrimary();
+    });
+    const report = await dispatcher.dispatch(message(event), { signal: drain.signal });
+    expect(report).toMatchObject({ complete: false, handlers: [{ outcome: 'interrupted', attempts: 2 }] });
+    expect(deadLettered).toEqual([]);
+  });
 
   it('does not spend attempts while MongoDB is unreachable', async () => {
     let outages = 3;

@@ -17,6 +17,7 @@ import {
 } from './change-handler.registry';
 import { headersAsStrings, type ChangeMessage } from './change-message';
 import { DeadLetterSink, describeError, type DeadLetter } from './dead-letter';
+import { DeadLetterRecorder, where } from './dead-letter.recorder';
 import { isMongoOutage, retryDelay } from './retry-policy';
 import { RetryTimer } from './retry-timer';
 
@@ -76,25 +77,26 @@ export interface DispatchControl {
   signal?: AbortSignal;
 }
 
-/** Backoff of dead-letter publishing, which is retried until it succeeds or the worker drains. */
-const DEAD_LETTER_BACKOFF = { initialDelayMs: 500, maxDelayMs: 30_000, factor: 2 } as const;
-
 /**
  * Runs one Kafka message through the handlers of its topic, one after the other: decode (or
  * dead-letter at once), filter, run each handler exactly once through the EffectExecutor with
- * retries and backoff, then dead-letter on the last failure. Never throws for a handler's error.
+ * retries and backoff, then dead-letter on the last failure (and record a `dead-lettered` marker, so
+ * a later copy is a duplicate). Never throws for a handler's error.
  * Internal; the testing kit drives the same class.
  */
 @Injectable()
 export class ChangeDispatcher {
   private readonly logger = new Logger('ChangeStream');
+  private readonly deadLetters: DeadLetterRecorder;
 
   constructor(
     private readonly registry: ChangeHandlerRegistry,
     private readonly executor: EffectExecutor,
-    private readonly deadLetters: DeadLetterSink,
+    sink: DeadLetterSink,
     private readonly timer: RetryTimer,
-  ) {}
+  ) {
+    this.deadLetters = new DeadLetterRecorder(sink, executor, this.logger);
+  }
 
   async dispatch(message: ChangeMessage, control: DispatchControl = {}): Promise<DispatchReport> {
     return this.dispatchDecoded(message, decode(message), control);
@@ -168,7 +170,8 @@ export class ChangeDispatcher {
         `Undecodable message at ${where(message)}, dead-lettering it: ${describeError(decoded.cause ?? decoded)}`,
       );
       const error = decoded.cause ?? decoded;
-      const stored = await this.deadLetter({ message, reason: 'undecodable', error, attempts: 0 }, control);
+      const letter: DeadLetter = { message, reason: 'undecodable', error, attempts: 0 };
+      const stored = await this.deadLetters.record(letter, undefined, (ms) => this.wait(ms, control));
       return { complete: stored, undecodable: error, handlers: [] };
     }
     const handlers: HandlerReport[] = [];
@@ -386,24 +389,9 @@ export class ChangeDispatcher {
       error: lastError,
       attempts: attempt,
     };
-    const stored = await this.deadLetter(letter, control);
+    // NOTE: the dead-lettered marker makes a later copy a duplicate: it must not be applied after newer events.
+    const stored = await this.deadLetters.record(letter, marker, (ms) => this.wait(ms, control));
     return report(stored ? 'dead-lettered' : 'interrupted', attempt, lastError);
-  }
-
-  /** Stores a dead letter, retrying until it is stored (true) or the worker drains (false). */
-  private async deadLetter(letter: DeadLetter, control: DispatchControl): Promise<boolean> {
-    for (let failures = 1; ; failures++) {
-      try {
-        await this.deadLetters.send(letter);
-        return true;
-      } catch (error) {
-        const delay = retryDelay(DEAD_LETTER_BACKOFF, failures);
-        this.logger.error(
-          `Dead-lettering ${where(letter.message)} failed, retrying in ${delay} ms: ${describeError(error)}`,
-        );
-        if (!(await this.wait(delay, control))) return false;
-      }
-    }
   }
 
   /** Waits `ms`; false when the worker started draining meanwhile. */
@@ -443,8 +431,4 @@ function markerOf(
     partition: message.partition,
     offset: message.offset,
   };
-}
-
-function where(message: ChangeMessage): string {
-  return `${message.topic}[${message.partition}]@${message.offset}`;
 }

@@ -8,8 +8,10 @@ import { ChangeDispatcher } from './change-dispatcher';
 import { ChangeEventConsumer } from './change-event.consumer';
 import { ChangeHandlerRegistry } from './change-handler.registry';
 import { DeadLetterSink } from './dead-letter';
+import { DeadLetterRedriver } from './dead-letter.redriver';
 import { HandlerInvokerFactory } from './handler-invoker.factory';
 import { KafkaDeadLetterPublisher } from './kafka-dead-letter.publisher';
+import { MarkerRetentionCheck } from './marker-retention';
 import { RetryTimer, SleepRetryTimer } from './retry-timer';
 
 /**
@@ -36,5 +38,7 @@ export const consumerProviders: Provider[] = [
   KafkaDeadLetterPublisher,
   { provide: DeadLetterSink, useExisting: KafkaDeadLetterPublisher },
   { provide: RetryTimer, useClass: SleepRetryTimer },
+  MarkerRetentionCheck,
   ChangeEventConsumer,
+  DeadLetterRedriver,
 ];

@@ -2,6 +2,7 @@ import type { IHeaders, Message } from 'kafkajs';
 import { deadLetterTopic } from '../events/topic-naming';
 import type { ChangeMessage } from './change-message';
 import { DEAD_LETTER_HEADERS as H, type DeadLetterReason } from './dead-letter.headers';
+import { redactText } from '../utils/redact';
 
 /** A message given up on. */
 export interface DeadLetter {
@@ -12,6 +13,13 @@ export interface DeadLetter {
   /** The last error. */
   error: unknown;
   attempts: number;
+}
+
+/** Dead letters stored for one reason and handler (`''` when no handler is involved, e.g. `undecodable`). */
+export interface DeadLetterCount {
+  reason: DeadLetterReason;
+  handler: string;
+  count: number;
 }
 
 /** Where dead letters go: the Kafka dead-letter topic in production, a list in the testing kit. Internal. */
@@ -34,6 +42,8 @@ export function describeError(error: unknown): string {
       text = String(error);
     }
   }
+  // NOTE: driver messages may quote a URI with its credentials.
+  text = redactText(text);
   return text.length > MAX_ERROR_LENGTH ? `${text.slice(0, MAX_ERROR_LENGTH - 1)}…` : text;
 }
 

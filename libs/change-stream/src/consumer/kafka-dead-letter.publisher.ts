@@ -2,12 +2,17 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Partitioners, type Kafka, type Producer } from 'kafkajs';
 import { CHANGE_STREAM_KAFKA, CHANGE_STREAM_OPTIONS } from '../change-stream.constants';
 import type { ConsumerOptions } from './consumer-options';
-import { DeadLetterSink, deadLetterRecord, type DeadLetter } from './dead-letter';
+import { DeadLetterSink, deadLetterRecord, type DeadLetter, type DeadLetterCount } from './dead-letter';
 
-/** Publishes dead letters to `<topic><worker.deadLetterSuffix>` and waits for all in-sync replicas. Internal. */
+/**
+ * Publishes dead letters to `<topic><worker.deadLetterSuffix>` and waits for all in-sync replicas.
+ * Counts what it stored, by reason and handler: every dead letter of the worker goes through here,
+ * so the count (change_stream_dead_letters_total) misses none. Internal.
+ */
 @Injectable()
 export class KafkaDeadLetterPublisher extends DeadLetterSink {
   private producer: Producer | undefined;
+  private readonly stored = new Map<string, DeadLetterCount>();
 
   constructor(
     @Inject(CHANGE_STREAM_KAFKA) private readonly kafka: Kafka,
@@ -33,6 +38,19 @@ export class KafkaDeadLetterPublisher extends DeadLetterSink {
       groupId: this.options.worker.groupId,
     });
     await this.producer.send({ topic, messages: [message], acks: -1 });
+    this.count(letter);
+  }
+
+  /** Dead letters stored since start, by reason and handler, in the order first seen. */
+  counts(): DeadLetterCount[] {
+    return [...this.stored.values()].map((entry) => ({ ...entry }));
+  }
+
+  private count({ reason, handlerId = '' }: DeadLetter): void {
+    const key = `${reason}\n${handlerId}`;
+    const entry = this.stored.get(key) ?? { reason, handler: handlerId, count: 0 };
+    entry.count++;
+    this.stored.set(key, entry);
   }
 
   async disconnect(): Promise<void> {

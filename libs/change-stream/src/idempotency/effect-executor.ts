@@ -46,4 +46,11 @@ export abstract class EffectExecutor {
    * one with {@link run}, which sorts out duplicates, retries and dead letters.
    */
   abstract runShared(effects: readonly SharedEffect[]): Promise<void>;
+
+  /**
+   * Records that the handler gave up on the event (its message was dead-lettered): {@link run} and
+   * {@link runShared} then treat a later copy as a duplicate, so an old event is never applied after
+   * newer ones of its document. Idempotent.
+   */
+  abstract recordDeadLettered(marker: ProcessedMarker): Promise<void>;
 }

@@ -77,6 +77,10 @@ export class MongoEffectExecutor extends EffectExecutor {
     }
   }
 
+  recordDeadLettered(marker: ProcessedMarker): Promise<void> {
+    return this.store.recordDeadLettered(marker);
+  }
+
   private async sharedOnce(effects: readonly SharedEffect[]): Promise<void> {
     const session = this.client.startSession();
     try {

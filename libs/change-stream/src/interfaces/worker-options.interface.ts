@@ -43,8 +43,11 @@ export interface WorkerOptions {
   deadLetterSuffix?: string;
   /**
    * How long a processed-event marker is kept (TTL index). A redelivery older than this is applied
-   * again, so keep it at least as long as the change topics' `retention.ms` and the group's
-   * committed-offset retention (Kafka's defaults: 7 days both). Default 7 days. Minimum 60 000 ms.
+   * again. Kafka deletes whole segments, so a message stays readable for up to the topic's
+   * `retention.ms` + `segment.ms`: the worker reads both at start-up and refuses a shorter value
+   * (Kafka's defaults, 7 days + 7 days, need 14 days). Also cover the group's committed-offset
+   * retention. `Infinity` keeps markers forever (no TTL index), required for a topic with
+   * `retention.ms` -1. Default 14 days. Minimum 60 000 ms.
    */
   markerRetentionMs?: number;
   /** Partitions handled at the same time by one worker (each in order). Default 4. */
@@ -102,7 +105,8 @@ export const WORKER_DEFAULTS: Readonly<ResolvedWorkerOptions> = Object.freeze({
   database: undefined,
   retry: Object.freeze({ attempts: 5, initialDelayMs: 500, maxDelayMs: 30_000, factor: 2 }),
   deadLetterSuffix: '.dlq',
-  markerRetentionMs: 7 * 24 * 60 * 60 * 1000,
+  // NOTE: Kafka's default retention.ms + segment.ms (7 days each): how long a message can stay readable.
+  markerRetentionMs: 14 * 24 * 60 * 60 * 1000,
   partitionConcurrency: 4,
   commitIntervalMs: 5_000,
   transaction: true,
@@ -223,8 +227,8 @@ export function validateWorkerOptions(
       options.markerRetentionMs,
       d.markerRetentionMs,
       `${path}.markerRetentionMs`,
-      `an integer >= ${MIN_MARKER_RETENTION_MS} (one minute)`,
-      isInteger(MIN_MARKER_RETENTION_MS),
+      `an integer >= ${MIN_MARKER_RETENTION_MS} (one minute), or Infinity (kept forever)`,
+      (value) => value === Infinity || isInteger(MIN_MARKER_RETENTION_MS)(value),
     ),
     partitionConcurrency: pick(
       options.partitionConcurrency,

@@ -1,14 +1,12 @@
 import { Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
 import { tap, type Observable } from 'rxjs';
 import { ChangeBatchContext, ChangeContext } from '../consumer/change-context';
-import { isMongoOutage } from '../consumer/retry-policy';
 import { ChangeStreamMetrics } from './change-stream.metrics';
 
 /**
- * Records every @ChangeHandler and @ChangeBatchHandler invocation: duration, outcome, and a dead
- * letter when the last attempt fails (a MongoDB outage does not use up attempts, so it never counts
- * as one; a failed batch call is retried event by event, so it does not either). Registered
- * globally by ChangeStreamMetricsModule; anything that is not a change handler passes through.
+ * Records every @ChangeHandler and @ChangeBatchHandler invocation: duration and outcome. Dead letters
+ * are counted where they are stored (ChangeStreamMetrics.deadLetters), undecodable ones included.
+ * Registered globally by ChangeStreamMetricsModule; anything that is not a change handler passes through.
  */
 @Injectable()
 export class ChangeHandlerMetricsInterceptor implements NestInterceptor {
@@ -18,7 +16,6 @@ export class ChangeHandlerMetricsInterceptor implements NestInterceptor {
     const ctx: unknown = context.getType() === 'rpc' ? context.switchToRpc().getContext() : undefined;
     if (!(ctx instanceof ChangeContext) && !(ctx instanceof ChangeBatchContext)) return next.handle();
     const handler = ctx.handlerId;
-    const lastAttempt = ctx instanceof ChangeContext ? ctx.attempt >= ctx.maxAttempts : ctx.lastAttempt;
     const events = ctx instanceof ChangeContext ? 1 : ctx.contexts.length;
     const stopTimer = this.metrics.handlerDuration.startTimer({ handler });
     return next.handle().pipe(
@@ -28,11 +25,10 @@ export class ChangeHandlerMetricsInterceptor implements NestInterceptor {
           this.metrics.handlerInvocations.inc({ handler, outcome: 'success' });
           this.metrics.handlerEvents.inc({ handler, outcome: 'success' }, events);
         },
-        error: (error: unknown) => {
+        error: () => {
           stopTimer();
           this.metrics.handlerInvocations.inc({ handler, outcome: 'error' });
           this.metrics.handlerEvents.inc({ handler, outcome: 'error' }, events);
-          if (lastAttempt && !isMongoOutage(error)) this.metrics.deadLetters.inc({ handler });
         },
       }),
     );

@@ -30,6 +30,8 @@ export interface GroundOptions {
          * stop or pause a broker (see `Ground.kafka`). Default: false.
          */
         dedicated?: boolean;
+        /** Broker settings of a dedicated cluster, e.g. `{ 'message.max.bytes': '41943040' }`. */
+        config?: Record<string, string>;
       };
   /** Number of Redis instances (3 for a Redlock quorum). Default: 0. */
   redis?: number;
@@ -99,7 +101,11 @@ export async function startGround(options: GroundOptions = {}): Promise<Ground> 
     let kafka: KafkaCluster | undefined;
     let kafkaBrokers = env.kafkaBrokers.length ? env.kafkaBrokers : envList(process.env[SHARED_KAFKA_ENV]);
     if (options.kafka !== false && (dedicated || kafkaBrokers.length === 0)) {
-      kafka = await startKafka({ brokers: kafkaOptions.brokers ?? 1, topics: kafkaOptions.topics });
+      kafka = await startKafka({
+        brokers: kafkaOptions.brokers ?? 1,
+        topics: kafkaOptions.topics,
+        config: kafkaOptions.config,
+      });
       stops.push(() => kafka!.stop());
       kafkaBrokers = kafka.brokers;
     }

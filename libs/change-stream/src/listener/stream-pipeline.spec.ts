@@ -2,7 +2,7 @@ import { Timestamp } from 'bson';
 import { DEFAULTS, resolveOptions } from '../change-stream.options';
 import type { StreamOptions } from '../interfaces/change-stream-options.interface';
 import { EMPTY_POSITION } from './checkpoint.store';
-import { buildPipeline, watchOptions } from './stream-pipeline';
+import { buildPipeline, changeStreamPipeline, EXACT_BSON, watchOptions } from './stream-pipeline';
 
 const resolve = (stream: StreamOptions, excludeNamespaces?: string[]) => {
   const options = resolveOptions({
@@ -56,14 +56,36 @@ describe('buildPipeline', () => {
       { $project: { 'fullDocument.secret': 0 } },
     ]);
   });
+
+  it('the watch pipeline ends with $changeStreamSplitLargeEvent only with splitLargeEvents (a scan never has it)', () => {
+    const user = [{ $project: { 'fullDocument.secret': 0 } }];
+    const split = resolve({ db: 'shop', collection: 'orders', pipeline: user, splitLargeEvents: true });
+    expect(changeStreamPipeline(split.stream, split.excluded)).toEqual([
+      ...user,
+      { $changeStreamSplitLargeEvent: {} },
+    ]);
+    expect(buildPipeline(split.stream, split.excluded)).toEqual(user);
+    const plain = resolve({ db: 'shop', collection: 'orders', pipeline: user });
+    expect(changeStreamPipeline(plain.stream, plain.excluded)).toEqual(user);
+  });
 });
 
 describe('watchOptions', () => {
+  it('decodes events keeping every BSON type (issue 15, item 11)', () => {
+    const { stream, relay } = resolve({ db: 'shop', collection: 'orders' });
+    expect(watchOptions(stream, relay, EMPTY_POSITION)).toMatchObject({
+      promoteLongs: false,
+      promoteValues: false,
+      bsonRegExp: true,
+    });
+  });
+
   const { stream, relay } = resolve({ db: 'shop', collection: 'orders', fullDocument: 'updateLookup' });
   const token = { _data: '8263' };
 
   it('resumes after a token, starts after an invalidate, or starts at an operation time', () => {
     expect(watchOptions(stream, relay, { ...EMPTY_POSITION, resumeToken: token })).toEqual({
+      ...EXACT_BSON,
       batchSize: 500,
       maxAwaitTimeMS: 1_000,
       fullDocument: 'updateLookup',

@@ -72,6 +72,8 @@ export interface ReadMessage {
   key: string;
   event: Record<string, any>;
   headers: Record<string, string>;
+  /** The message value as Kafka holds it (canonical EJSON text). */
+  rawValue: string;
 }
 
 /** Collects every message of `topics` from the beginning, decoded; `stop()` disconnects. */
@@ -123,6 +125,7 @@ function decode(topic: string, partition: number, message: KafkaMessage): ReadMe
     key: String(message.key),
     event: decoded.event,
     headers,
+    rawValue: String(message.value),
   };
 }
 

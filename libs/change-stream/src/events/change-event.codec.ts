@@ -36,7 +36,8 @@ export function encodeKey(documentKey: Document | undefined): string {
 
 /**
  * Encodes one change event. `eventId` is the resume token's `_data` for stream events; the value is
- * canonical EJSON so ObjectId, Decimal128, Long, Date, Binary and Timestamp survive the round trip.
+ * canonical EJSON, so every BSON type survives the round trip (Int32, Long and Double stay apart,
+ * regex options are kept) when the event was decoded type-preserving (the relay's EXACT_BSON).
  */
 export function encodeChangeEvent(
   event: Document,

@@ -49,6 +49,8 @@ export class ChangeStreamInspector {
   private readonly logger = new Logger('ChangeStream');
   private oplog: { window: OplogWindow | null; readAt: number } | undefined;
   private oplogWarned = false;
+  /** How long one read of the oplog window is reused, in ms (tests that watch it move lower it). */
+  oplogRefreshMs = OPLOG_REFRESH_MS;
 
   constructor(private readonly moduleRef: ModuleRef) {}
 
@@ -93,7 +95,7 @@ export class ChangeStreamInspector {
   }
 
   private async oplogWindow(): Promise<OplogWindow | null> {
-    if (this.oplog && Date.now() - this.oplog.readAt < OPLOG_REFRESH_MS) return this.oplog.window;
+    if (this.oplog && Date.now() - this.oplog.readAt < this.oplogRefreshMs) return this.oplog.window;
     let window: OplogWindow | null = null;
     try {
       const oplog = this.client().db('local').collection<{ ts: Timestamp }>('oplog.rs');

@@ -1,0 +1,155 @@
+/**
+ * Issue 15, item 11: every BSON type survives MongoDB -> relay -> Kafka -> consumer decode exactly,
+ * for stream events and for snapshot events. "Exactly" is checked on the BSON bytes (type tags
+ * included, so Int32 vs Long vs Double, -0 and NaN count) and on the raw Kafka value's EJSON tags.
+ *
+ * Relies on mongod keeping stored types (an int64 stays int64, a whole double stays double, regex
+ * flags are kept verbatim), which the stand-in models (test/standins/mongo/bson-types.int-spec.ts).
+ */
+import {
+  Binary,
+  BSONRegExp,
+  Code,
+  Decimal128,
+  Double,
+  Int32,
+  Long,
+  MaxKey,
+  MinKey,
+  ObjectId,
+  serialize,
+  Timestamp,
+  type Document,
+} from 'bson';
+import type { MongoClient } from 'mongodb';
+import { uniqueName, useGround } from '../support/ground';
+import { waitFor } from '../support/wait';
+import {
+  connectMongo,
+  listenerOptions,
+  readCheckpoint,
+  startListener,
+  TopicReader,
+  type ListenerApp,
+  type ReadMessage,
+} from './support';
+
+/** One document holding every BSON type the issue lists. */
+export function everyBsonType(): Document {
+  return {
+    _id: new ObjectId(),
+    int32: new Int32(7),
+    longSmall: Long.fromNumber(42),
+    longLarge: Long.fromString('9007199254740993'),
+    doubleWhole: new Double(1),
+    doubleFraction: new Double(2.5),
+    negativeZero: new Double(-0),
+    notANumber: new Double(NaN),
+    decimal: Decimal128.fromString('12.340'),
+    binary0: new Binary(Buffer.from('raw bytes'), 0),
+    binary4: new Binary(Buffer.from('0123456789abcdef'), 4),
+    before1970: new Date(-86_400_000 * 365),
+    timestamp: new Timestamp({ t: 1_700_000_000, i: 3 }),
+    regex: new BSONRegExp('^a.b$', 'imsxlu'),
+    min: new MinKey(),
+    max: new MaxKey(),
+    code: new Code('function () { return 1; }'),
+    nested: { ids: [new ObjectId(), { deeper: new ObjectId() }], n: new Int32(-3) },
+  };
+}
+
+/** The EJSON tag each field of everyBsonType() must carry in the raw Kafka value. */
+const EXPECTED_TAGS: Record<string, string> = {
+  int32: '{"$numberInt":"7"}',
+  longSmall: '{"$numberLong":"42"}',
+  longLarge: '{"$numberLong":"9007199254740993"}',
+  doubleWhole: '{"$numberDouble":"1.0"}',
+  doubleFraction: '{"$numberDouble":"2.5"}',
+  negativeZero: '{"$numberDouble":"-0.0"}',
+  notANumber: '{"$numberDouble":"NaN"}',
+  decimal: '{"$numberDecimal":"12.340"}',
+  regex: '{"$regularExpression":{"pattern":"^a.b$","options":"ilmsux"}}',
+  min: '{"$minKey":1}',
+  max: '{"$maxKey":1}',
+  code: '{"$code":"function () { return 1; }"}',
+};
+
+/** The `_bsontype` (or JS type) of every field, recursively: a type-for-type picture of a document. */
+function typesOf(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(typesOf);
+  if (value instanceof Date) return 'Date';
+  if (value && typeof value === 'object') {
+    const bsonType = (value as { _bsontype?: string })._bsontype;
+    if (bsonType) return bsonType === 'Binary' ? `Binary:${(value as Binary).sub_type}` : bsonType;
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, typesOf(v)]));
+  }
+  return typeof value;
+}
+
+/** Asserts the decoded fullDocument is `doc` type for type and byte for byte, and the raw value's tags. */
+export function expectExactRoundTrip(message: ReadMessage, doc: Document): void {
+  const raw = message.rawValue;
+  const full = message.event.fullDocument as Document;
+  expect(typesOf(full)).toEqual(typesOf(doc));
+  expect(Buffer.from(serialize(full)).equals(Buffer.from(serialize(doc)))).toBe(true);
+  for (const [field, tag] of Object.entries(EXPECTED_TAGS)) expect(raw).toContain(`"${field}":${tag}`);
+  expect(raw).toMatch(/"binary4":\{"\$binary":\{"base64":"[^"]+","subType":"04"\}\}/);
+  expect(raw).toContain(`"before1970":{"$date":{"$numberLong":"${doc.before1970.getTime()}"}}`);
+}
+
+describe('listener: BSON types round trip through Kafka (issue 15, item 11)', () => {
+  const ground = useGround({ mongo: true, kafka: true });
+  let mongo: MongoClient;
+  let listener: ListenerApp | undefined;
+  let reader: TopicReader | undefined;
+
+  beforeAll(async () => {
+    mongo = await connectMongo(ground());
+  });
+  afterEach(async () => {
+    await listener?.close();
+    await reader?.stop();
+    listener = reader = undefined;
+  });
+  afterAll(async () => {
+    await mongo?.close();
+  });
+
+  const readBack = async (db: string) =>
+    (reader = await new TopicReader(ground().kafkaBrokers, [`cdc.${db}.orders`]).start());
+
+  it('a change event keeps every BSON type, from MongoDB to the consumer', async () => {
+    const db = uniqueName('types');
+    listener = await startListener(listenerOptions(ground(), { streams: [{ db, collection: 'orders' }] }));
+    await waitFor(() => listener!.status().streams[0]?.epoch, { what: 'a leader' });
+    const doc = everyBsonType();
+    await mongo.db(db).collection('orders').insertOne(doc);
+
+    await readBack(db);
+    await reader!.waitFor((m) => m.some((x) => x.event.operationType === 'insert'), 'the insert');
+    const insert = reader!.messages.find((x) => x.event.operationType === 'insert')!;
+    expectExactRoundTrip(insert, doc);
+  });
+
+  it('a snapshot event keeps every BSON type too', async () => {
+    const db = uniqueName('typesnap');
+    const options = listenerOptions(ground(), {
+      streams: [{ db, collection: 'orders' }],
+      onHistoryLost: 'resnapshot',
+    });
+    listener = await startListener(options);
+    await waitFor(async () => (await readCheckpoint(mongo, `${db}.orders`))?.resumeToken, {
+      what: 'a checkpoint',
+    });
+    await listener.close();
+    const doc = everyBsonType();
+    await mongo.db(db).collection('orders').insertOne(doc);
+    ground().mongo!.truncateOplog();
+    listener = await startListener(options);
+
+    await readBack(db);
+    await reader!.waitFor((m) => m.some((x) => x.event.operationType === 'snapshot'), 'the snapshot event');
+    const snapshot = reader!.messages.find((x) => x.event.operationType === 'snapshot')!;
+    expectExactRoundTrip(snapshot, doc);
+  });
+});

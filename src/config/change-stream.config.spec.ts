@@ -38,6 +38,18 @@ describe('change-stream configuration of the service', () => {
     expect(options.worker?.kafka).toBeUndefined();
   });
 
+  it("passes ON_HISTORY_LOST as onHistoryLost, and leaves the library's default when unset", () => {
+    const chosen = changeStreamOptions(
+      parseEnvironment({ ON_HISTORY_LOST: 'resnapshot' }),
+      servers(false),
+      connection,
+    );
+    expect(chosen.onHistoryLost).toBe('resnapshot');
+    expect(changeStreamOptions(parseEnvironment({}), servers(false), connection)).not.toHaveProperty(
+      'onHistoryLost',
+    );
+  });
+
   it('shortens the consumer-group timings on the embedded Kafka or when asked', () => {
     const embedded = changeStreamOptions(parseEnvironment({}), servers(true), connection);
     expect(embedded.worker?.kafka).toEqual({

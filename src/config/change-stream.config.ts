@@ -30,6 +30,7 @@ export function changeStreamOptions(
     redis: { urls: servers.redisUrls },
     lease: env.leaseTtlMs ? { ttlMs: env.leaseTtlMs } : {},
     streams: [{ ...ORDERS_STREAM }],
+    ...(env.onHistoryLost ? { onHistoryLost: env.onHistoryLost } : {}),
     worker: {
       groupId: 'orders-read-models',
       database: SHOP_DB,

@@ -36,7 +36,13 @@ describe('parseEnvironment', () => {
     });
   });
 
+  it.each(['fail', 'resnapshot'] as const)('reads ON_HISTORY_LOST=%s', (policy) => {
+    expect(parseEnvironment({ ON_HISTORY_LOST: ` ${policy} ` }).onHistoryLost).toBe(policy);
+    expect(parseEnvironment({}).onHistoryLost).toBeUndefined();
+  });
+
   it.each([
+    [{ ON_HISTORY_LOST: 'skip' }, /ON_HISTORY_LOST must be one of fail \| resnapshot; got "skip"/],
     [{ APP_ROLE: 'leader' }, /APP_ROLE must be one of listener \| worker \| all; got "leader"/],
     [{ PORT: 'http' }, /PORT must be a TCP port number/],
     [{ PORT: '70000' }, /PORT must be a TCP port number/],

@@ -1,9 +1,13 @@
+import { redactText } from 'nest-change-stream';
+
 /**
  * The service's environment contract (README: "Environment"). Parsed once at start-up; a bad value
  * stops start-up with an error naming the variable and what it accepts.
  */
 export const APP_ROLES = ['listener', 'worker', 'all'] as const;
 export type AppRole = (typeof APP_ROLES)[number];
+export const HISTORY_LOST_POLICIES = ['fail', 'resnapshot'] as const;
+export type HistoryLostPolicy = (typeof HISTORY_LOST_POLICIES)[number];
 
 export interface ServiceEnvironment {
   /** MongoDB URI; undefined means the embedded stand-in. */
@@ -20,6 +24,8 @@ export interface ServiceEnvironment {
   kafkaSessionTimeoutMs?: number;
   /** Messages per shared worker transaction (WORKER_BATCH_SIZE); undefined means the library default (100). */
   workerBatchSize?: number;
+  /** The relay's `onHistoryLost` (ON_HISTORY_LOST); undefined means the library default (`fail`). */
+  onHistoryLost?: HistoryLostPolicy;
 }
 
 export class EnvironmentError extends Error {
@@ -36,7 +42,8 @@ export class EnvironmentError extends Error {
 function list(name: string, value: string | undefined): string[] {
   if (!value?.trim()) return [];
   const parts = value.split(',').map((part) => part.trim());
-  if (parts.some((part) => !part)) throw new EnvironmentError(`${name} has an empty entry: got "${value}"`);
+  if (parts.some((part) => !part))
+    throw new EnvironmentError(`${name} has an empty entry: got "${redactText(value)}"`);
   return parts;
 }
 
@@ -52,19 +59,25 @@ export function parseEnvironment(env: NodeJS.ProcessEnv = process.env): ServiceE
   }
   const mongoUrl = env.MONGO_URL?.trim() || undefined;
   if (mongoUrl && !/^mongodb(\+srv)?:\/\//.test(mongoUrl)) {
-    throw new EnvironmentError(`MONGO_URL must be a mongodb:// or mongodb+srv:// URI; got "${mongoUrl}"`);
+    throw new EnvironmentError(
+      `MONGO_URL must be a mongodb:// or mongodb+srv:// URI; got "${redactText(mongoUrl)}"`,
+    );
   }
   const kafkaBrokers = list('KAFKA_BROKERS', env.KAFKA_BROKERS);
   const badBroker = kafkaBrokers.find((broker) => !/^[^\s:/]+:\d+$/.test(broker));
   if (badBroker) {
-    throw new EnvironmentError(`KAFKA_BROKERS must be a comma list of host:port; got "${badBroker}"`);
+    throw new EnvironmentError(
+      `KAFKA_BROKERS must be a comma list of host:port; got "${redactText(badBroker)}"`,
+    );
   }
   const redisUrls = env.REDIS_URLS?.trim()
     ? list('REDIS_URLS', env.REDIS_URLS)
     : list('REDIS_URL', env.REDIS_URL);
   const badRedis = redisUrls.find((url) => !/^rediss?:\/\//.test(url));
   if (badRedis) {
-    throw new EnvironmentError(`REDIS_URL(S) must be redis:// or rediss:// URLs; got "${badRedis}"`);
+    throw new EnvironmentError(
+      `REDIS_URL(S) must be redis:// or rediss:// URLs; got "${redactText(badRedis)}"`,
+    );
   }
   const ttlText = env.LEASE_TTL_MS?.trim();
   const leaseTtlMs = ttlText ? Number(ttlText) : undefined;
@@ -90,6 +103,7 @@ export function parseEnvironment(env: NodeJS.ProcessEnv = process.env): ServiceE
       `WORKER_BATCH_SIZE must be an integer from 1 to 10000; got "${env.WORKER_BATCH_SIZE}"`,
     );
   }
+  const onHistoryLost = historyLostPolicy(env.ON_HISTORY_LOST);
   return {
     mongoUrl,
     kafkaBrokers,
@@ -99,5 +113,18 @@ export function parseEnvironment(env: NodeJS.ProcessEnv = process.env): ServiceE
     leaseTtlMs,
     kafkaSessionTimeoutMs,
     workerBatchSize,
+    ...(onHistoryLost ? { onHistoryLost } : {}),
   };
+}
+
+/** ON_HISTORY_LOST: `fail` or `resnapshot`; undefined when unset or blank. */
+function historyLostPolicy(value: string | undefined): HistoryLostPolicy | undefined {
+  const policy = value?.trim();
+  if (!policy) return undefined;
+  if (!(HISTORY_LOST_POLICIES as readonly string[]).includes(policy)) {
+    throw new EnvironmentError(
+      `ON_HISTORY_LOST must be one of ${HISTORY_LOST_POLICIES.join(' | ')}; got "${value}"`,
+    );
+  }
+  return policy as HistoryLostPolicy;
 }

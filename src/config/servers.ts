@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { redactUri } from 'nest-change-stream';
 import type { ServiceEnvironment } from './environment';
 
 /** Where the service's servers are, and how to stop the ones it started itself. */
@@ -57,9 +58,12 @@ export async function resolveServers(
       kafka: env.kafkaBrokers.length === 0,
       redis: env.redisUrls.length === 0,
     };
+    // NOTE: the URLs are logged with their credentials redacted.
     const describe = (name: string, isEmbedded: boolean, where: string) =>
       `${name}: ${isEmbedded ? 'embedded' : 'external'} at ${where}`;
-    logger.log(describe('MongoDB (wire stand-in)', embedded.mongo, mongoUrl));
+    logger.log(
+      describe(embedded.mongo ? 'MongoDB (wire stand-in)' : 'MongoDB', embedded.mongo, redactUri(mongoUrl)),
+    );
     logger.log(
       describe(
         kafkaVersion ? `Apache Kafka ${kafkaVersion}` : 'Kafka',
@@ -67,7 +71,7 @@ export async function resolveServers(
         kafkaBrokers.join(','),
       ),
     );
-    logger.log(describe('Redis', embedded.redis, redisUrls.join(',')));
+    logger.log(describe('Redis', embedded.redis, redisUrls.map(redactUri).join(',')));
     return { mongoUrl, kafkaBrokers, redisUrls, embedded, kafkaVersion, stop };
   } catch (error) {
     await stop();

@@ -24,7 +24,10 @@ export function assertRedisServerInstalled(): void {
 
 class RedisProcess implements RedisInstance {
   private child?: ChildProcess;
-  constructor(public port: number) {}
+  constructor(
+    public port: number,
+    private readonly password?: string,
+  ) {}
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
@@ -37,6 +40,7 @@ class RedisProcess implements RedisInstance {
   start(): Promise<void> {
     const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
     args.push('--daemonize', 'no', '--loglevel', 'notice', '--protected-mode', 'no', '--dir', tmpdir());
+    if (this.password) args.push('--requirepass', this.password);
     const child = spawnChild('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     return new Promise((resolve, reject) => {
@@ -85,13 +89,14 @@ class RedisProcess implements RedisInstance {
 
 /**
  * Starts `count` independent redis-server instances on free ports (a taken port is retried on
- * another). The caller stops them with `stopRedis`.
+ * another). With `password`, each requires it (`--requirepass`; their `url` does not carry it).
+ * The caller stops them with `stopRedis`.
  */
-export async function startRedis(count = 1): Promise<RedisInstance[]> {
+export async function startRedis(count = 1, password?: string): Promise<RedisInstance[]> {
   assertRedisServerInstalled();
   const started: RedisInstance[] = [];
   try {
-    for (let i = 0; i < count; i++) started.push(await startOne());
+    for (let i = 0; i < count; i++) started.push(await startOne(password));
   } catch (error) {
     await stopRedis(started);
     throw error;
@@ -99,10 +104,10 @@ export async function startRedis(count = 1): Promise<RedisInstance[]> {
   return started;
 }
 
-async function startOne(attempts = 5): Promise<RedisInstance> {
+async function startOne(password?: string, attempts = 5): Promise<RedisInstance> {
   let lastError: unknown;
   for (let i = 0; i < attempts; i++) {
-    const instance = new RedisProcess(await freePort());
+    const instance = new RedisProcess(await freePort(), password);
     try {
       await instance.start();
       return instance;

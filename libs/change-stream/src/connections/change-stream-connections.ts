@@ -3,6 +3,7 @@ import Redis from 'ioredis';
 import { Kafka } from 'kafkajs';
 import { MongoClient } from 'mongodb';
 import { unclonableSetting, type ProducerThreadData } from '../publisher/producer-thread';
+import { redactError, redactText, redactUri } from '../utils/redact';
 import { kafkaConfig, producerThreadData } from './kafka-config';
 import type { ResolvedChangeStreamOptions } from '../interfaces/change-stream-options.interface';
 
@@ -26,8 +27,7 @@ export class ChangeStreamConnections implements OnApplicationBootstrap, OnApplic
   constructor(private readonly options: ResolvedChangeStreamOptions) {
     const { mongo, kafka } = options;
     this.ownsMongo = mongo.uri !== undefined;
-    this.mongo =
-      mongo.client ?? mongo.connection?.getClient() ?? new MongoClient(mongo.uri!, mongo.clientOptions);
+    this.mongo = mongo.client ?? mongo.connection?.getClient() ?? ownMongoClient(mongo);
     this.kafka = kafka.client ?? new Kafka(kafkaConfig(kafka));
     const threadData = kafka.client || kafka.producerThread === false ? null : producerThreadData(kafka);
     this.producerThread = threadData && !unclonableSetting(threadData) ? threadData : null;
@@ -49,7 +49,10 @@ export class ChangeStreamConnections implements OnApplicationBootstrap, OnApplic
           connectTimeout: this.options.lease.ttlMs,
           ...redis.options,
         });
-        client.on('error', (error: Error) => this.logger.debug(`Redis ${url}: ${error.message}`));
+        const where = redactUri(url);
+        client.on('error', (error: Error) =>
+          this.logger.debug(`Redis ${where}: ${redactText(error.message)}`),
+        );
         return client;
       });
     return this.redisClients;
@@ -83,7 +86,17 @@ export class ChangeStreamConnections implements OnApplicationBootstrap, OnApplic
     const results = await Promise.allSettled(closing);
     for (const result of results) {
       if (result.status === 'rejected')
-        this.logger.warn(`Closing a connection failed: ${(result.reason as Error).message}`);
+        this.logger.warn(`Closing a connection failed: ${redactText((result.reason as Error).message)}`);
     }
+  }
+}
+
+/** A MongoClient from `mongo.uri`; the driver's parse errors quote the URI, so they are redacted first. */
+function ownMongoClient(mongo: ResolvedChangeStreamOptions['mongo']): MongoClient {
+  try {
+    return new MongoClient(mongo.uri!, mongo.clientOptions);
+  } catch (error) {
+    redactError(error);
+    throw error;
   }
 }

@@ -3,6 +3,7 @@ import { LeaseLostError } from '../errors/lease-lost.error';
 import { MESSAGES } from '../change-stream.messages';
 import { backoffDelay, sleep, withJitter, withTimeout } from '../utils/timers';
 import type { Lease } from './lease.interface';
+import { redactText } from '../utils/redact';
 
 /** Lease timings (see LeaseOptions for their meaning and defaults). */
 export interface ElectionTimings {
@@ -91,7 +92,7 @@ export class LeaderElector {
         late,
       );
     } catch (error) {
-      this.logger.debug?.(`Lease "${this.lease.name}" not acquired: ${(error as Error).message}`);
+      this.logger.debug?.(`Lease "${this.lease.name}" not acquired: ${redactText((error as Error).message)}`);
       return false;
     }
   }

@@ -41,6 +41,7 @@ describe('resolveOptions', () => {
     expect(resolved.onHistoryLost).toBe('fail');
     expect(resolved.storage).toEqual(DEFAULTS.storage);
     expect(resolved.relay.batchSize).toBe(500);
+    expect(resolved.relay).toMatchObject({ maxPublishStallMs: 15_000, maxCheckpointLagMs: 30_000 });
     expect(resolved.worker.groupId).toBeDefined();
     const [stream] = resolved.streams;
     expect(stream).toMatchObject({
@@ -231,6 +232,18 @@ describe('resolveOptions', () => {
       (o) => (o.relay = { batchSize: 0 }),
       'relay.batchSize',
       /an integer from 1 to 10000, got 0/,
+    ],
+    [
+      'a checkpoint lag limit within one checkpoint cycle',
+      (o) => (o.relay = { checkpointIntervalMs: 5_000, maxCheckpointLagMs: 5_500 }),
+      'relay.maxCheckpointLagMs',
+      /an integer from 6000 to 3600000, got 5500/,
+    ],
+    [
+      'a bad publish stall limit',
+      (o) => (o.relay = { maxPublishStallMs: 0 }),
+      'relay.maxPublishStallMs',
+      /from 100/,
     ],
     ['an unknown top-level key', (o) => (o.listen = true), 'listen', /no such option/],
     ['a non-boolean role', (o) => (o.listener = 'yes'), 'listener', /true or false/],

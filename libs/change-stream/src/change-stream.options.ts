@@ -14,7 +14,7 @@ import {
   exactlyOne,
   section,
 } from './utils/option-validators';
-import { defaultTopic } from './events/topic-naming';
+import { defaultTopic, relayDeadLetterTopic, TOPIC_NAME } from './events/topic-naming';
 import type {
   StreamOperationType,
   ChangeStreamModuleOptions,
@@ -36,7 +36,13 @@ export const DEFAULTS = {
   consumer: true,
   kafka: { topicPrefix: 'cdc', clientId: 'nest-change-stream' },
   lease: { ttlMs: 10_000, retryIntervalMs: 300, retryJitterMs: 200, keyPrefix: 'nest-change-stream:lease' },
-  stream: { fullDocument: 'default', fullDocumentBeforeChange: 'off', showExpandedEvents: false },
+  stream: {
+    fullDocument: 'default',
+    fullDocumentBeforeChange: 'off',
+    showExpandedEvents: false,
+    // NOTE: off: servers before 7.0 / 6.0.9 refuse the stage, and consumers of older versions do not reassemble fragments.
+    splitLargeEvents: false,
+  },
   onHistoryLost: 'fail',
   storage: {
     database: 'nest_change_stream',
@@ -52,12 +58,24 @@ export const DEFAULTS = {
     checkpointIntervalMs: 1_000,
     backoff: { initialMs: 100, maxMs: 30_000 },
     shutdownTimeoutMs: 5_000,
+    /** Bytes of one Kafka batch at most; the topics' `max.message.bytes` (read at start) may lower it. */
+    maxBatchBytes: 8 * 1024 * 1024,
+    onUnpublishable: 'fail',
+    /** null: `<kafka.topicPrefix>-relay.dlq` (see relayDeadLetterTopic). */
+    deadLetterTopic: null,
+    /**
+     * Health DOWN when a send (or the producer's connection) waits longer: above a Kafka partition
+     * leader failover (about 10 s), below the 20 s broker outage health should not hide.
+     */
+    maxPublishStallMs: 15_000,
+    /** Health DOWN when read events wait longer for their checkpoint (at least twice the checkpoint cycle). */
+    maxCheckpointLagMs: 30_000,
   },
 } as const;
 
-/** What a stream's `operationTypes` may name: the server's types (`snapshot` events come from resnapshot only). */
+/** What a stream's `operationTypes` may name: the server's types (resnapshot events come from the library only). */
 const OPERATION_TYPES = CHANGE_OPERATION_TYPES.filter(
-  (t) => t !== 'snapshot',
+  (t) => t !== 'snapshot' && t !== 'snapshotStart' && t !== 'snapshotEnd',
 ) as readonly StreamOperationType[];
 /** Stages MongoDB allows after `$changeStream`. */
 const PIPELINE_STAGES = [
@@ -73,7 +91,6 @@ const PIPELINE_STAGES = [
 const FULL_DOCUMENT = ['default', 'updateLookup', 'whenAvailable', 'required'] as const;
 const FULL_DOCUMENT_BEFORE_CHANGE = ['off', 'whenAvailable', 'required'] as const;
 const UNWATCHABLE_DATABASES = ['admin', 'local', 'config'];
-const TOPIC_NAME = /^[A-Za-z0-9._-]{1,249}$/;
 const HOST_PORT = /^[^\s:/]+:\d{1,5}$/;
 /** Every key of the `kafka` section: the library's own, then kafkajs' KafkaConfig passed through. */
 const KAFKA_KEYS = [
@@ -101,6 +118,7 @@ export const STREAM_OPTION_KEYS = [
   'fullDocument',
   'fullDocumentBeforeChange',
   'showExpandedEvents',
+  'splitLargeEvents',
   'topic',
   'startAtOperationTime',
 ];
@@ -265,7 +283,7 @@ function resolveLease(value: unknown, hasRedis: boolean): Required<LeaseOptions>
   };
 }
 
-function resolveRelay(value: unknown): ResolvedChangeStreamOptions['relay'] {
+function resolveRelay(value: unknown, topicPrefix: string): ResolvedChangeStreamOptions['relay'] {
   const relay = section(value, 'relay', false, Object.keys(DEFAULTS.relay)) ?? {};
   const d = DEFAULTS.relay;
   const backoff = section(relay.backoff, 'relay.backoff', false, ['initialMs', 'maxMs']) ?? {};
@@ -311,6 +329,45 @@ function resolveRelay(value: unknown): ResolvedChangeStreamOptions['relay'] {
       0,
       600_000,
       d.shutdownTimeoutMs,
+    ),
+    maxBatchBytes: optionalInt(relay.maxBatchBytes, 'relay.maxBatchBytes', 1024, 2 ** 31, d.maxBatchBytes),
+    onUnpublishable: optionalOneOf(
+      relay.onUnpublishable,
+      'relay.onUnpublishable',
+      ['fail', 'deadLetter'] as const,
+      d.onUnpublishable,
+    ),
+    deadLetterTopic:
+      relay.deadLetterTopic === undefined || relay.deadLetterTopic === null
+        ? relayDeadLetterTopic(topicPrefix)
+        : topicName(relay.deadLetterTopic as string, 'relay.deadLetterTopic'),
+    ...resolveStallLimits(relay),
+  };
+}
+
+/** The health limits of the relay (run after the other relay options were validated). */
+function resolveStallLimits(
+  relay: Record<string, unknown>,
+): Pick<ResolvedChangeStreamOptions['relay'], 'maxPublishStallMs' | 'maxCheckpointLagMs'> {
+  const d = DEFAULTS.relay;
+  // NOTE: a healthy relay's checkpoint trails what it read by up to one checkpoint cycle: a lower limit would flap.
+  const cycle =
+    ((relay.checkpointIntervalMs as number | undefined) ?? d.checkpointIntervalMs) +
+    ((relay.maxAwaitTimeMs as number | undefined) ?? d.maxAwaitTimeMs);
+  return {
+    maxPublishStallMs: optionalInt(
+      relay.maxPublishStallMs,
+      'relay.maxPublishStallMs',
+      100,
+      3_600_000,
+      d.maxPublishStallMs,
+    ),
+    maxCheckpointLagMs: optionalInt(
+      relay.maxCheckpointLagMs,
+      'relay.maxCheckpointLagMs',
+      cycle,
+      3_600_000,
+      Math.max(d.maxCheckpointLagMs, 2 * cycle),
     ),
   };
 }
@@ -469,6 +526,11 @@ function resolveStream(
       `${path}.showExpandedEvents`,
       DEFAULTS.stream.showExpandedEvents,
     ),
+    splitLargeEvents: optionalBoolean(
+      stream.splitLargeEvents,
+      `${path}.splitLargeEvents`,
+      DEFAULTS.stream.splitLargeEvents,
+    ),
     startAtOperationTime: resolveStartTime(stream.startAtOperationTime, `${path}.startAtOperationTime`),
     topicOf,
     databaseTopics: collections
@@ -545,7 +607,7 @@ export function resolveOptions(raw: ChangeStreamModuleOptions): ResolvedChangeSt
     ),
     excludeNamespaces,
     storage,
-    relay: resolveRelay(options.relay),
+    relay: resolveRelay(options.relay, kafka.topicPrefix),
     worker: validateWorkerOptions(options.worker, 'worker'),
   };
 }

@@ -51,6 +51,8 @@ export {
 export type { DecodedChangeEvent, EncodedChangeEvent } from './events/change-event.codec';
 export { defaultTopic, deadLetterTopic } from './events/topic-naming';
 export { DEAD_LETTER_HEADERS } from './consumer/dead-letter.headers';
+export { DeadLetterRedriver, REDRIVEN_FROM_HEADER } from './consumer/dead-letter.redriver';
+export type { RedriveOptions, RedriveReport } from './consumer/dead-letter.redriver';
 
 // Errors
 export { InvalidOptionsError } from './errors/invalid-options.error';
@@ -80,3 +82,13 @@ export { ChangeStreamMetricsModule } from './metrics/change-stream-metrics.modul
 export { ChangeStreamMetrics, CHANGE_STREAM_METRICS_OPTIONS } from './metrics/change-stream.metrics';
 export type { ChangeStreamMetricsOptions } from './metrics/change-stream.metrics';
 export { ChangeHandlerMetricsInterceptor } from './metrics/change-handler-metrics.interceptor';
+export {
+  redactUri,
+  redactText,
+  redactError,
+  redactOptionValue,
+  isSecretOption,
+  secretsOf,
+  REDACTED,
+  REDACTED_CREDENTIALS,
+} from './utils/redact';

@@ -8,6 +8,7 @@ import { ChangeHandlerRegistry, type ChangeHandlerRegistration } from './change-
 import type { ChangeMessage } from './change-message';
 import type { ConsumerOptions } from './consumer-options';
 import type { KafkaDeadLetterPublisher } from './kafka-dead-letter.publisher';
+import type { MarkerRetentionCheck } from './marker-retention';
 
 function fakeKafka() {
   const consumer = {
@@ -56,7 +57,12 @@ function setup({ consumer = true, topics = ['cdc.d.a', 'cdc.d.b'], worker = {} }
     return result;
   });
   const store = { ensureIndexes: jest.fn(async () => undefined) };
-  const deadLetters = { connect: jest.fn(async () => undefined), disconnect: jest.fn(async () => undefined) };
+  const deadLetters = {
+    connect: jest.fn(async () => undefined),
+    disconnect: jest.fn(async () => undefined),
+    counts: jest.fn(() => []),
+  };
+  const retention = { verify: jest.fn(async () => undefined) };
   const { kafka, consumer: kafkaConsumer } = fakeKafka();
   const worker$ = new ChangeEventConsumer(
     options,
@@ -65,8 +71,9 @@ function setup({ consumer = true, topics = ['cdc.d.a', 'cdc.d.b'], worker = {} }
     { dispatchBatch } as unknown as ChangeDispatcher,
     store as unknown as ProcessedEventStore,
     deadLetters as unknown as KafkaDeadLetterPublisher,
+    retention as unknown as MarkerRetentionCheck,
   );
-  return { worker: worker$, kafka, kafkaConsumer, dispatch, dispatchBatch, store, deadLetters };
+  return { worker: worker$, kafka, kafkaConsumer, dispatch, dispatchBatch, store, deadLetters, retention };
 }
 
 function batchPayload(offsets: string[], overrides: Partial<EachBatchPayload> = {}) {
@@ -109,6 +116,7 @@ describe('ChangeEventConsumer', () => {
   it("prepares markers and dead letters, then subscribes one group to its handlers' topics only", async () => {
     const s = setup();
     await s.worker.onApplicationBootstrap();
+    expect(s.retention.verify).toHaveBeenCalledWith(['cdc.d.a', 'cdc.d.b']);
     expect(s.store.ensureIndexes).toHaveBeenCalled();
     expect(s.deadLetters.connect).toHaveBeenCalled();
     expect(s.kafka.consumer).toHaveBeenCalledWith({

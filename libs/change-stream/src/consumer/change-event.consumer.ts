@@ -8,13 +8,15 @@ import {
 import type { Consumer, EachBatchPayload, IMemberAssignment, Kafka } from 'kafkajs';
 import { CHANGE_STREAM_KAFKA, CHANGE_STREAM_OPTIONS } from '../change-stream.constants';
 import { ProcessedEventStore } from '../idempotency/processed-event.store';
-import { withTimeout } from '../utils/timers';
+import { sleep, withTimeout } from '../utils/timers';
 import { ChangeDispatcher, type BatchDispatchReport } from './change-dispatcher';
 import { ChangeHandlerRegistry } from './change-handler.registry';
 import type { ChangeMessage } from './change-message';
 import type { ConsumerOptions } from './consumer-options';
-import { describeError } from './dead-letter';
+import { assembleFragments, FRAGMENT_WAIT_MS, incompleteEventProblem } from './fragment-assembler';
+import { describeError, type DeadLetterCount } from './dead-letter';
 import { KafkaDeadLetterPublisher } from './kafka-dead-letter.publisher';
+import { MarkerRetentionCheck } from './marker-retention';
 
 /** What the worker is doing, for health checks. */
 export interface ConsumerStatus {
@@ -37,6 +39,8 @@ export interface ConsumerStatus {
    * message) and whose messages then ran one transaction each, since start.
    */
   sharedFallBacks: number;
+  /** Dead letters stored since start, by reason and handler (undecodable ones included). */
+  deadLetters: DeadLetterCount[];
 }
 
 const DEFAULT_HEARTBEAT_INTERVAL_MS = 3_000;
@@ -70,6 +74,7 @@ export class ChangeEventConsumer implements OnApplicationBootstrap, BeforeApplic
     private readonly dispatcher: ChangeDispatcher,
     private readonly store: ProcessedEventStore,
     private readonly deadLetters: KafkaDeadLetterPublisher,
+    private readonly retention: MarkerRetentionCheck,
   ) {}
 
   status(): ConsumerStatus {
@@ -81,6 +86,7 @@ export class ChangeEventConsumer implements OnApplicationBootstrap, BeforeApplic
       completedMessages: this.completedMessages,
       sharedMessages: this.sharedMessages,
       sharedFallBacks: this.sharedFallBacks,
+      deadLetters: this.deadLetters.counts(),
     };
   }
 
@@ -93,6 +99,8 @@ export class ChangeEventConsumer implements OnApplicationBootstrap, BeforeApplic
     }
     this.state = 'starting';
     const { worker } = this.options;
+    // NOTE: a redelivery older than the markers would be applied again: refuse to start with too short a retention.
+    await this.retention.verify(topics);
     await this.store.ensureIndexes();
     await this.deadLetters.connect();
     const consumer = this.kafka.consumer({ ...worker.kafka, groupId: worker.groupId });
@@ -155,17 +163,21 @@ export class ChangeEventConsumer implements OnApplicationBootstrap, BeforeApplic
   }: EachBatchPayload): Promise<void> {
     const { topic, partition } = batch;
     const sizing = this.sizingOf(topic, partition);
-    const messages = batch.messages;
-    for (let next = 0; next < messages.length;) {
-      if (!isRunning() || isStale() || this.drain.signal.aborted) break;
-      const chunk = messages.slice(next, next + sizing.size()).map((message): ChangeMessage => ({
+    // NOTE: the fragments of a split event are joined first; an unfinished one is left unresolved and fetched again.
+    const { messages, pendingFragments } = assembleFragments(
+      batch.messages.map((message): ChangeMessage => ({
         topic,
         partition,
         offset: message.offset,
         key: message.key,
         value: message.value,
         headers: message.headers ?? {},
-      }));
+      })),
+    );
+    if (messages.length === 0 && pendingFragments) return this.awaitFragments(batch, pendingFragments);
+    for (let next = 0; next < messages.length;) {
+      if (!isRunning() || isStale() || this.drain.signal.aborted) break;
+      const chunk = messages.slice(next, next + sizing.size());
       const started = performance.now();
       const { result, heartbeatError } = await this.keepingAlive(heartbeat, () =>
         this.dispatcher.dispatchBatch(chunk, { signal: this.drain.signal }),
@@ -187,6 +199,13 @@ export class ChangeEventConsumer implements OnApplicationBootstrap, BeforeApplic
       await commitOffsetsIfNecessary();
       await heartbeat();
     }
+  }
+
+  /** A batch of fragments only: says so when the fetch cannot hold the event, then waits a little before the refetch. */
+  private async awaitFragments(batch: EachBatchPayload['batch'], pendingFragments: number): Promise<void> {
+    const problem = incompleteEventProblem(batch, pendingFragments);
+    if (problem) this.logger.error(problem);
+    await sleep(FRAGMENT_WAIT_MS, this.drain.signal);
   }
 
   private sizingOf(topic: string, partition: number): BatchSizing {

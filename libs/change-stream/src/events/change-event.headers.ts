@@ -13,6 +13,18 @@ export const CHANGE_EVENT_HEADERS = {
   clusterTime: 'cdc-cluster-time',
   /** The leader epoch that published the message (decimal). */
   epoch: 'cdc-epoch',
+  /**
+   * The partition a message must go to (decimal), set on resnapshot markers only: they are sent to
+   * every partition of their topic. Other messages go where their key's hash puts them.
+   */
+  partition: 'cdc-partition',
+  /**
+   * On a fragment of an event MongoDB split (`streams[].splitLargeEvents`): `<n>/<of>`, n from 1.
+   * Each fragment is its own message, in order, with the event's key; consumers reassemble them.
+   */
+  fragment: 'cdc-fragment',
+  /** On a fragment: the whole event's id (its first fragment's event id), the id it is handled under. */
+  splitEventId: 'cdc-split-event-id',
   /** Wire-format version of the value. */
   schema: 'cdc-schema',
 } as const;

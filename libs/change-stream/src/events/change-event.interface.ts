@@ -1,4 +1,4 @@
-import type { Binary, Document, Long, Timestamp } from 'bson';
+import type { Binary, Document, Int32, Long, Timestamp } from 'bson';
 
 /**
  * Typed change events as handlers receive them: decoded from canonical Extended JSON back to BSON
@@ -110,6 +110,39 @@ export interface SnapshotEvent<T extends Document = Document> extends Omit<Docum
   fullDocument: T;
 }
 
+/**
+ * A resnapshot run's start or end, sent to every partition of every topic its documents go to
+ * (`partition` of `partitions`), with the run's operation time as `clusterTime`. In each partition,
+ * the start marker comes before the run's snapshot events and the end marker after them (and before
+ * the changes streamed after the run). Once a consumer has applied the end marker of every partition
+ * of a topic, every document of `collections` that still existed at the run's operation time has
+ * reached it as a snapshot event of `runId`: a row of those collections the run did not see (and
+ * that no change at or after `clusterTime` wrote) belongs to a document deleted while history was lost.
+ */
+export interface SnapshotMarkerBase extends ChangeEventBase {
+  ns: { db: string };
+  /** The run (the id part of its snapshot events' ids). */
+  runId: string;
+  /** The collections of the run whose events go to this topic. */
+  collections: string[];
+  /**
+   * This copy's partition, and how many partitions the topic had when the run started (Int32, as
+   * canonical Extended JSON decodes them: `Number(event.partitions)`).
+   */
+  partition: Int32;
+  partitions: Int32;
+}
+
+/** A resnapshot run starts (see {@link SnapshotMarkerBase}). */
+export interface SnapshotStartEvent extends SnapshotMarkerBase {
+  operationType: 'snapshotStart';
+}
+
+/** A resnapshot run has published all of its snapshot events (see {@link SnapshotMarkerBase}). */
+export interface SnapshotEndEvent extends SnapshotMarkerBase {
+  operationType: 'snapshotEnd';
+}
+
 /** The collection was dropped. */
 export interface DropEvent extends ChangeEventBase {
   operationType: 'drop';
@@ -165,6 +198,8 @@ export type ChangeEvent<T extends Document = Document> =
   | ReplaceEvent<T>
   | DeleteEvent<T>
   | SnapshotEvent<T>
+  | SnapshotStartEvent
+  | SnapshotEndEvent
   | DropEvent
   | RenameEvent
   | DropDatabaseEvent
@@ -202,6 +237,8 @@ export const CHANGE_OPERATION_TYPES = Object.freeze([
   'replace',
   'delete',
   'snapshot',
+  'snapshotStart',
+  'snapshotEnd',
   'drop',
   'rename',
   'dropDatabase',

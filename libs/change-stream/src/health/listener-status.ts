@@ -28,6 +28,17 @@ export interface StreamStatus {
   checkpointsWritten: number;
   /** Kafka sends that failed (each is retried with backoff; the checkpoint waits). */
   publishFailures: number;
+  /** Failed sends (and producer connections) since Kafka last acknowledged one; 0 when not leader. */
+  consecutivePublishFailures: number;
+  /**
+   * When the send Kafka has not acknowledged yet began (its first attempt), or the producer's first
+   * failed connection of this term; null while nothing waits (an idle leader, a standby).
+   */
+  publishWaitingSince: Date | null;
+  /** When the oldest event read but not yet checkpointed was read; null when the checkpoint covers all. */
+  checkpointPendingSince: Date | null;
+  /** Events the relay could not publish (relay.onUnpublishable: stopped on, or dead-lettered). */
+  unpublishableEvents: number;
   leaderTerms: number;
   /** Set when a policy stopped the stream (history lost with onHistoryLost 'fail', a rejected pipeline). */
   stoppedReason: string | null;
@@ -98,6 +109,10 @@ export function newStreamStatus(name: string): StreamStatus {
     lastBatchSize: 0,
     checkpointsWritten: 0,
     publishFailures: 0,
+    consecutivePublishFailures: 0,
+    publishWaitingSince: null,
+    checkpointPendingSince: null,
+    unpublishableEvents: 0,
     leaderTerms: 0,
     stoppedReason: null,
     lastError: null,

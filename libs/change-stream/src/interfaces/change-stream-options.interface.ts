@@ -83,8 +83,11 @@ export interface LeaseOptions {
   keyPrefix?: string;
 }
 
-/** The operation types a change stream reports (every event type but the library's own `snapshot`). */
-export type StreamOperationType = Exclude<EventOperationType, 'snapshot'>;
+/** The operation types a change stream reports (every event type but the library's own resnapshot events). */
+export type StreamOperationType = Exclude<EventOperationType, LibraryOperationType>;
+
+/** The event types the library publishes itself during a resnapshot: the snapshot events and the run's markers. */
+export type LibraryOperationType = 'snapshot' | 'snapshotStart' | 'snapshotEnd';
 
 /** A namespace (`{ db, coll }`) as change events carry it. */
 export interface Namespace {
@@ -109,7 +112,9 @@ export interface StreamOptions {
   /**
    * Extra stages after `$changeStream` ($match, $project, $addFields, $set, $unset, $replaceRoot,
    * $replaceWith, $redact). They must keep `_id` and must not filter out `invalidate` events.
-   * Resnapshot applies them to snapshot events too, so write operation filters with `operationTypes`.
+   * Resnapshot runs them on each document shaped as its `insert` event, then renames it `snapshot`:
+   * a filter that keeps inserts keeps snapshot events, one that drops inserts drops them (and
+   * `operationTypes` likewise). The run's markers do not go through the pipeline.
    */
   pipeline?: Document[];
   /** Only these operation types (invalidate is always kept). Default: all. */
@@ -120,6 +125,13 @@ export interface StreamOptions {
   fullDocumentBeforeChange?: 'off' | 'whenAvailable' | 'required';
   /** Report DDL events (create, createIndexes, ...). Default: false. */
   showExpandedEvents?: boolean;
+  /**
+   * Append `$changeStreamSplitLargeEvent` as the last stage: MongoDB splits an event over its 16 MB
+   * limit into fragments, the relay publishes each as its own message (same key), and consumers
+   * reassemble them before dispatch. Needs MongoDB 7.0 or 6.0.9+ (older servers refuse the stage).
+   * Off, such an event stops the stream with an error. Default: false.
+   */
+  splitLargeEvents?: boolean;
   /**
    * Topic for this stream's events: a fixed name, or a function of the namespace.
    * Default: `<kafka.topicPrefix>.<db>.<collection>`.
@@ -157,6 +169,35 @@ export interface RelayOptions {
   backoff?: { initialMs?: number; maxMs?: number };
   /** How long graceful shutdown may spend flushing before it gives up (unacknowledged events replay later). Default: 5 000 ms. */
   shutdownTimeoutMs?: number;
+  /**
+   * Health is DOWN ("publish stalled since …, N consecutive failures") once a send, or the
+   * producer's connection, has waited longer than this for Kafka. An idle leader waits on nothing.
+   * Default: 15 000 ms (longer than a partition leader failover, shorter than an outage to report).
+   */
+  maxPublishStallMs?: number;
+  /**
+   * Health is DOWN ("checkpoint lag X s") once an event read has waited longer than this for its
+   * checkpoint (Kafka refusing it, checkpoint writes failing). At least `checkpointIntervalMs +
+   * maxAwaitTimeMs`. Default: 30 000 ms, or twice that sum when larger.
+   */
+  maxCheckpointLagMs?: number;
+  /**
+   * Most bytes of one Kafka batch. The relay also reads the topics' `max.message.bytes` (and the
+   * brokers' `message.max.bytes`) at the start of each leadership term and keeps batches below the
+   * smaller. Default: 8 MiB.
+   */
+  maxBatchBytes?: number;
+  /**
+   * What to do with a change event the relay cannot publish: its topic cannot be decided (a `topic`
+   * function threw) or is not a valid Kafka topic name, or it is larger than the largest batch Kafka
+   * takes. `'fail'` (default): stop the stream with an error naming the event id, namespace and
+   * reason; health reports DOWN; the checkpoint stays before the event. `'deadLetter'`: send a
+   * record with the reason, event id, namespace and document key (never the event itself) to
+   * `deadLetterTopic`, then go on. Never skipped silently.
+   */
+  onUnpublishable?: 'fail' | 'deadLetter';
+  /** Topic of the relay's dead-letter records. Default: `<kafka.topicPrefix>-relay.dlq`. */
+  deadLetterTopic?: string | null;
 }
 
 /**
@@ -186,7 +227,10 @@ export interface ChangeStreamModuleOptions {
    * What to do when the checkpoint can no longer be resumed (ChangeStreamHistoryLost 286,
    * InvalidResumeToken 260, ChangeStreamFatalError 280). `'fail'` (default): stop the stream, report
    * unhealthy and log what was lost. `'resnapshot'`: publish every current document as a `snapshot`
-   * event, then stream from the time the scan began.
+   * event, between a `snapshotStart` and a `snapshotEnd` marker on every partition of each topic
+   * (so consumers can remove what the run did not see), then stream from the time the scan began.
+   * The scan reads the primary at majority, causally after that time; a run cut short (lease lost,
+   * shutdown) is resumed by the next leader after the last `_id` Kafka acknowledged.
    */
   onHistoryLost?: 'fail' | 'resnapshot';
   /** More namespaces never to relay, as `'db.collection'` or `'db'` (whole database). */
@@ -208,6 +252,7 @@ export interface ResolvedStream {
   fullDocument: NonNullable<StreamOptions['fullDocument']>;
   fullDocumentBeforeChange: NonNullable<StreamOptions['fullDocumentBeforeChange']>;
   showExpandedEvents: boolean;
+  splitLargeEvents: boolean;
   startAtOperationTime: Timestamp | null;
   /** The Kafka topic of a collection of this stream. */
   topicOf(coll: string): string;
@@ -232,6 +277,9 @@ export interface ResolvedChangeStreamOptions {
   /** Namespaces never relayed: the user's exclusions plus the library's own collections. */
   excludeNamespaces: string[];
   storage: Required<StorageOptions>;
-  relay: Required<Omit<RelayOptions, 'backoff'>> & { backoff: { initialMs: number; maxMs: number } };
+  relay: Required<Omit<RelayOptions, 'backoff' | 'deadLetterTopic'>> & {
+    backoff: { initialMs: number; maxMs: number };
+    deadLetterTopic: string;
+  };
   worker: ResolvedWorkerOptions;
 }

@@ -1,21 +1,23 @@
 import type { Document } from 'bson';
 import type { LoggerService } from '@nestjs/common';
 import type { ChangeStream, MongoClient } from 'mongodb';
-import { HistoryLostError } from '../errors/history-lost.error';
 import { StreamRejectedError } from '../errors/stream-rejected.error';
+import { UnpublishableEventError } from '../errors/unpublishable-event.error';
 import type { StreamStatus } from '../health/listener-status';
 import type {
   ResolvedChangeStreamOptions,
   ResolvedStream,
 } from '../interfaces/change-stream-options.interface';
 import { MESSAGES } from '../change-stream.messages';
-import { serializeEvent } from '../publisher/event-serializer';
+import type { BatchLimits } from '../publisher/kafka-limits';
 import { backoffDelay, sleep } from '../utils/timers';
 import { EMPTY_POSITION, type StreamPosition } from './checkpoint.store';
 import { relayItem, type InFlightBuffer } from './in-flight-buffer';
-import { errorCode, isHistoryLost, isRejectedStream } from './mongo-errors';
+import { fatalStreamError } from './mongo-errors';
 import type { RelaySource } from './relay-session';
-import { buildPipeline, watchOptions } from './stream-pipeline';
+import { SplitEventSerializer, isUnfinishedFragment } from './split-event';
+import { changeStreamPipeline, watchOptions } from './stream-pipeline';
+import { publishableMessages, type UnpublishablePolicy } from './unpublishable';
 
 /** What a source needs to read one stream during one leadership term. */
 export interface SourceContext {
@@ -25,6 +27,8 @@ export interface SourceContext {
   epoch: number;
   status: StreamStatus;
   logger: LoggerService;
+  /** The largest batch Kafka takes, read at the start of the term: a larger event is unpublishable. */
+  limits: BatchLimits;
 }
 
 const tokenData = (token: Document | null | undefined): unknown =>
@@ -36,13 +40,23 @@ const tokenData = (token: Document | null | undefined): unknown =>
  * - an invalidate is queued, then the stream reopens with `startAfter` its token;
  * - an empty getMore queues the postBatchResumeToken, so an idle stream's checkpoint advances;
  * - errors the driver did not resume reopen from the last position read, after a backoff with jitter;
- * - history lost (286/260/280) throws HistoryLostError; a rejected pipeline throws StreamRejectedError.
+ * - the position never passes an event not handed to the buffer: an event that cannot be published
+ *   (bad topic, too large) follows `relay.onUnpublishable` (stop with UnpublishableEventError, or
+ *   queue a dead-letter record in its place), never a reopen after it;
+ * - history lost throws HistoryLostError; a rejected pipeline, an event over 16 MB throw StreamRejectedError (mongo-errors.ts).
  */
 export class ChangeStreamSource implements RelaySource {
+  private readonly policy: UnpublishablePolicy;
+  private readonly serializer: SplitEventSerializer;
+
   constructor(
     private readonly ctx: SourceContext,
     private position: StreamPosition,
-  ) {}
+  ) {
+    const { stream, options, limits, epoch, status } = ctx;
+    this.policy = { stream: stream.name, relay: options.relay, limits, epoch, status };
+    this.serializer = new SplitEventSerializer(stream, epoch);
+  }
 
   async run(buffer: InFlightBuffer, signal: AbortSignal): Promise<void> {
     const { relay } = this.ctx.options;
@@ -69,7 +83,7 @@ export class ChangeStreamSource implements RelaySource {
 
   private open(): ChangeStream<Document, Document> {
     const { client, stream, options } = this.ctx;
-    const pipeline = buildPipeline(stream, options.excludeNamespaces);
+    const pipeline = changeStreamPipeline(stream, options.excludeNamespaces);
     const watchOpts = watchOptions(stream, options.relay, this.position);
     const db = client.db(stream.db);
     return stream.collections?.length === 1
@@ -94,8 +108,13 @@ export class ChangeStreamSource implements RelaySource {
       onProgress();
       if (change) {
         const invalidate = change.operationType === 'invalidate';
-        this.advance(change._id, invalidate, change.clusterTime);
-        buffer.push(this.toItem(change));
+        // NOTE: a fragment before its event's last keeps the position before the event: a reopen replays it whole.
+        const next = isUnfinishedFragment(change)
+          ? this.position
+          : this.after(change._id, invalidate, change.clusterTime);
+        // NOTE: encode first: a throw here leaves the position before the event (reopen replays it).
+        buffer.push(relayItem(this.messagesOf(change), next));
+        this.position = next;
         status.eventsRead++;
         if (invalidate) return;
       } else if (stream.closed) {
@@ -104,14 +123,15 @@ export class ChangeStreamSource implements RelaySource {
         stream.resumeToken &&
         tokenData(stream.resumeToken) !== tokenData(this.position.resumeToken)
       ) {
-        this.advance(stream.resumeToken, false, undefined);
+        this.position = this.after(stream.resumeToken, false, undefined);
         buffer.push(relayItem([], this.position));
       }
     }
   }
 
-  private advance(token: Document, startAfter: boolean, clusterTime: unknown): void {
-    this.position = {
+  /** The position after a change (or an idle token). */
+  private after(token: Document, startAfter: boolean, clusterTime: unknown): StreamPosition {
+    return {
       ...EMPTY_POSITION,
       resumeToken: token,
       startAfter,
@@ -119,7 +139,8 @@ export class ChangeStreamSource implements RelaySource {
     };
   }
 
-  private toItem(change: Document) {
+  /** The messages of a change, or its dead-letter record; throws when the stream must stop on it. */
+  private messagesOf(change: Document) {
     const eventId = tokenData(change._id);
     if (typeof eventId !== 'string')
       throw new StreamRejectedError(
@@ -127,22 +148,15 @@ export class ChangeStreamSource implements RelaySource {
         undefined,
         MESSAGES.eventWithoutToken(this.ctx.stream.name),
       );
-    const messages = serializeEvent(this.ctx.stream, change, eventId, this.ctx.epoch);
-    return relayItem(messages, this.position);
+    return publishableMessages(this.policy, change, eventId, () =>
+      this.serializer.messagesOf(change, eventId),
+    );
   }
 
-  /** Throws the errors no retry can fix. */
+  /** Throws the errors no retry can fix (see mongo-errors.ts). */
   private fatal(error: unknown): void {
-    const name = this.ctx.stream.name;
-    if (error instanceof StreamRejectedError) throw error;
-    if (isHistoryLost(error))
-      throw new HistoryLostError(
-        name,
-        errorCode(error)!,
-        MESSAGES.historyLost(name, error, this.position),
-        error,
-      );
-    if (isRejectedStream(error))
-      throw new StreamRejectedError(name, errorCode(error), MESSAGES.streamRejected(name, error), error);
+    if (error instanceof StreamRejectedError || error instanceof UnpublishableEventError) throw error;
+    const fatal = fatalStreamError(this.ctx.stream, error, this.position);
+    if (fatal) throw fatal;
   }
 }

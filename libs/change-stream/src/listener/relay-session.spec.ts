@@ -12,6 +12,7 @@ import { RelaySession, type RelaySource } from './relay-session';
 const silent: LoggerService = { log: () => undefined, warn: () => undefined, error: () => undefined };
 const relay = {
   ...DEFAULTS.relay,
+  deadLetterTopic: 'cdc-relay.dlq',
   batchSize: 2,
   maxInFlightEvents: 4,
   checkpointIntervalMs: 0,
@@ -33,6 +34,8 @@ class ScriptedSource implements RelaySource {
   constructor(
     private readonly events: number,
     private readonly failWith?: Error,
+    /** Then wait, as an idle stream does, until told to stop. */
+    private readonly thenIdle = false,
   ) {}
   async run(buffer: InFlightBuffer, signal: AbortSignal): Promise<void> {
     for (let n = 1; n <= this.events; n++) {
@@ -42,6 +45,8 @@ class ScriptedSource implements RelaySource {
       this.read = n;
     }
     if (this.failWith) throw this.failWith;
+    if (this.thenIdle)
+      await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
   }
 }
 
@@ -75,6 +80,7 @@ function setup() {
       epoch: 7,
       status,
       logger: silent,
+      limits: { maxBatchBytes: 1_000_000 },
       stillLeader: () => !term.signal.aborted && leader.valid,
     },
     term.signal,
@@ -134,6 +140,59 @@ describe('RelaySession', () => {
     await session.run(new ScriptedSource(3));
     expect(publisher.send).not.toHaveBeenCalled();
     expect(saved).toEqual([]);
+  });
+
+  it('makes no second attempt when the backoff after a failed send ends past the lease validity', async () => {
+    const { session, publisher, saved, leader, term } = setup();
+    // The first attempt fails; the lease validity (minus the margin) passes during the backoff, and
+    // the lease watchdog has not aborted the term yet (a process paused, or a late timer).
+    publisher.send.mockImplementationOnce(async () => {
+      leader.valid = false;
+      throw new Error('broker down');
+    });
+    await session.run(new ScriptedSource(3));
+    expect(publisher.send).toHaveBeenCalledTimes(1);
+    expect(saved).toEqual([]);
+    expect(term.signal.aborted).toBe(false);
+  });
+
+  it('reports since when a send waits and its consecutive failures, and clears both once acknowledged', async () => {
+    const { session, publisher, status } = setup();
+    let failing = true;
+    publisher.send.mockImplementation(async () => {
+      if (failing) throw new Error('broker down');
+    });
+    const before = Date.now();
+    const running = session.run(new ScriptedSource(4));
+    await waitUntil(() => status.consecutivePublishFailures >= 3);
+    expect(status.publishWaitingSince!.getTime()).toBeGreaterThanOrEqual(before);
+    const since = status.publishWaitingSince;
+    await waitUntil(() => status.consecutivePublishFailures >= 4);
+    // The same send still waits: its start does not move with each retry.
+    expect(status.publishWaitingSince).toBe(since);
+    failing = false;
+    await running;
+    expect(status.publishWaitingSince).toBeNull();
+    expect(status.consecutivePublishFailures).toBe(0);
+  });
+
+  it('reports since when read events wait for their checkpoint, until a checkpoint covers them', async () => {
+    const { session, checkpoints, status } = setup();
+    let refusing = true;
+    checkpoints.save.mockImplementation(async () => {
+      if (refusing) throw new Error('MongoDB unavailable');
+    });
+    const before = Date.now();
+    const running = session.run(new ScriptedSource(3, undefined, true));
+    await waitUntil(() => checkpoints.save.mock.calls.length >= 3);
+    const since = status.checkpointPendingSince!;
+    expect(since.getTime()).toBeGreaterThanOrEqual(before);
+    await waitUntil(() => checkpoints.save.mock.calls.length >= 4);
+    expect(status.checkpointPendingSince).toBe(since);
+    refusing = false;
+    await waitUntil(() => status.checkpointPendingSince === null);
+    session.drain(1_000);
+    await running;
   });
 
   it('rethrows a rejected checkpoint (fenced out) and stops reading', async () => {

@@ -1,13 +1,17 @@
 import type { LoggerService } from '@nestjs/common';
 import { FencedOutError } from '../errors/fenced-out.error';
+import { KafkaRefusedError } from '../errors/kafka-refused.error';
 import type { StreamStatus } from '../health/listener-status';
 import type { ResolvedChangeStreamOptions } from '../interfaces/change-stream-options.interface';
 import { MESSAGES } from '../change-stream.messages';
 import type { EventPublisher } from '../publisher/event-publisher';
+import { unretriableKafkaError } from '../publisher/kafka-errors';
+import type { BatchLimits } from '../publisher/kafka-limits';
 import type { PackedBatch } from '../publisher/outgoing-message';
 import { backoffDelay, sleep } from '../utils/timers';
 import type { CheckpointStore, StreamPosition } from './checkpoint.store';
 import { InFlightBuffer, type RelayItem } from './in-flight-buffer';
+import { RelayProgress } from './relay-progress';
 
 /** Something that fills the buffer in order until it is done or `signal` aborts (a change stream, a snapshot scan). */
 export interface RelaySource {
@@ -23,6 +27,8 @@ export interface SessionContext {
   epoch: number;
   status: StreamStatus;
   logger: LoggerService;
+  /** The largest batch Kafka takes (read at the start of the term): batches stay below it. */
+  limits: BatchLimits;
   /**
    * Checked synchronously before every send: false once the lease validity (minus the safety
    * margin) has passed, even if the lease watchdog has not run yet (a process resumed after a pause).
@@ -40,9 +46,12 @@ export interface SessionContext {
  * - `drain()` (graceful shutdown): reading stops; what was read is flushed and checkpointed.
  * - A rejected checkpoint (FencedOutError) stops everything and is rethrown.
  * - A failed source (history lost, ...) is rethrown after what it read was flushed and checkpointed.
+ * - Batches hold at most `relay.batchSize` events and `limits.maxBatchBytes` record bytes; a batch
+ *   Kafka refuses for good (too large, invalid topic, not authorized) throws KafkaRefusedError.
  */
 export class RelaySession {
   private readonly buffer: InFlightBuffer;
+  private readonly progress: RelayProgress;
   private readonly reading = new AbortController();
   private readonly sending = new AbortController();
   private saved: StreamPosition;
@@ -56,12 +65,14 @@ export class RelaySession {
     private readonly term: AbortSignal,
     start: StreamPosition,
   ) {
+    this.progress = new RelayProgress(ctx.status);
     this.buffer = new InFlightBuffer(
       ctx.relay.maxInFlightEvents,
       ctx.relay.maxInFlightBytes,
       (events, bytes) => {
         ctx.status.inFlightEvents = events;
         ctx.status.inFlightBytes = bytes;
+        this.progress.report(this.buffer.oldestReadAt);
       },
     );
     this.saved = this.acked = start;
@@ -96,6 +107,7 @@ export class RelaySession {
       throw error;
     } finally {
       this.finished = true;
+      this.progress.clear();
       this.term.removeEventListener('abort', stop);
       clearTimeout(this.drainTimer);
       // NOTE: a source told to stop may still wait on a driver call (a getMore, a server selection);
@@ -121,7 +133,7 @@ export class RelaySession {
     const { relay } = this.ctx;
     const signal = this.sending.signal;
     while (!signal.aborted) {
-      const batch = this.buffer.peek(relay.batchSize);
+      const batch = this.buffer.peek(relay.batchSize, this.ctx.limits.maxBatchBytes);
       if (batch.length === 0) {
         if (sourceDone()) break;
         await this.checkpoint(false);
@@ -129,12 +141,8 @@ export class RelaySession {
         continue;
       }
       const messages = packedBatch(batch);
-      if (!this.ctx.stillLeader()) {
-        this.sending.abort();
-        this.reading.abort();
-        break;
-      }
       if (!(await this.publish(messages))) break;
+      this.progress.acknowledged(this.buffer.oldestReadAt);
       this.buffer.ack(batch.length);
       this.acked = batch[batch.length - 1].position;
       if (messages.count) {
@@ -152,6 +160,9 @@ export class RelaySession {
   private async publish(messages: PackedBatch): Promise<boolean> {
     const signal = this.sending.signal;
     for (let attempt = 0; !signal.aborted; attempt++) {
+      // NOTE: before every attempt, retries included: a backoff may end after the lease validity.
+      if (!this.stillLeading()) return false;
+      if (messages.count) this.progress.sendStarted();
       try {
         if (messages.count) await abortable(this.ctx.publisher.send(messages), signal);
         return !signal.aborted;
@@ -160,11 +171,25 @@ export class RelaySession {
         const delay = backoffDelay(attempt, this.ctx.relay.backoff);
         this.ctx.status.lastError = { message: (error as Error).message, at: new Date() };
         this.ctx.status.publishFailures++;
+        const refused = unretriableKafkaError(error);
+        if (refused) {
+          const message = MESSAGES.kafkaRefused(this.ctx.stream, refused, error, messages.count);
+          throw new KafkaRefusedError(this.ctx.stream, refused, message, error);
+        }
+        this.progress.sendFailed();
         this.ctx.logger.warn(MESSAGES.publishRetry(this.ctx.stream, error, delay, messages.count));
         await this.ctx.publisher.reset();
         await sleep(delay, signal);
       }
     }
+    return false;
+  }
+
+  /** False (and everything stops) once the term's validity, minus the safety margin, has passed. */
+  private stillLeading(): boolean {
+    if (this.ctx.stillLeader()) return true;
+    this.sending.abort();
+    this.reading.abort();
     return false;
   }
 
@@ -185,6 +210,8 @@ export class RelaySession {
       return;
     }
     this.saved = position;
+    this.progress.checkpointed();
+    this.progress.report(this.buffer.oldestReadAt);
     this.lastSaveAt = Date.now();
     this.ctx.status.lastCheckpointAt = new Date();
     this.ctx.status.checkpointsWritten++;

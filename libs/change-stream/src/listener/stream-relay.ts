@@ -4,7 +4,9 @@ import type { MongoClient } from 'mongodb';
 import { MESSAGES } from '../change-stream.messages';
 import { FencedOutError } from '../errors/fenced-out.error';
 import { HistoryLostError } from '../errors/history-lost.error';
+import { KafkaRefusedError } from '../errors/kafka-refused.error';
 import { StreamRejectedError } from '../errors/stream-rejected.error';
+import { UnpublishableEventError } from '../errors/unpublishable-event.error';
 import type { ChangeStreamStatus, StreamStatus } from '../health/listener-status';
 import type {
   ResolvedChangeStreamOptions,
@@ -12,10 +14,15 @@ import type {
 } from '../interfaces/change-stream-options.interface';
 import { LeaderElector, type LeaderTerm, type TermOutcome } from '../leader/leader-elector';
 import type { Lease } from '../leader/lease.interface';
+import { TermGuard } from '../leader/term-guard';
 import type { EventPublisher } from '../publisher/event-publisher';
-import { KafkaPublisher } from '../publisher/kafka-publisher';
-import { ThreadedKafkaPublisher, type ProducerThreadData } from '../publisher/producer-thread';
-import { backoffDelay, sleep } from '../utils/timers';
+import {
+  BATCH_OVERHEAD_BYTES,
+  KAFKA_DEFAULT_MAX_MESSAGE_BYTES,
+  readBatchLimits,
+  type BatchLimits,
+} from '../publisher/kafka-limits';
+import type { ProducerThreadData } from '../publisher/producer-thread';
 import { ChangeStreamSource, type SourceContext } from './change-stream.source';
 import {
   CheckpointStore,
@@ -25,6 +32,8 @@ import {
 } from './checkpoint.store';
 import { RelaySession, type RelaySource } from './relay-session';
 import { currentOperationTime, newSnapshot, SnapshotSource } from './snapshot.source';
+import { TermProducers } from './term-producers';
+import { topicPartitions } from './topic-partitions';
 
 /** Everything one stream's relay needs. */
 export interface StreamRelayDeps {
@@ -55,8 +64,9 @@ export class StreamRelay {
   private readonly state: StreamStatus;
   private readonly stopping = new AbortController();
   private session: RelaySession | null = null;
-  /** A producer connected while standing by, for the next term (see {@link prepareSpare}). */
-  private spare: EventPublisher | null = null;
+  /** The largest batch Kafka takes, read at the start of each term's relay. */
+  private limits: BatchLimits = { maxBatchBytes: KAFKA_DEFAULT_MAX_MESSAGE_BYTES - BATCH_OVERHEAD_BYTES };
+  private readonly producers: TermProducers;
 
   constructor(private readonly deps: StreamRelayDeps) {
     const { options, stream, status, logger, lease } = deps;
@@ -65,6 +75,7 @@ export class StreamRelay {
       .db(options.storage.database)
       .collection<CheckpointDocument>(options.storage.checkpoints);
     this.checkpoints = new CheckpointStore(collection, stream.name, status.instanceId);
+    this.producers = new TermProducers(deps, this.state, this.stopping.signal);
     this.elector = new LeaderElector(lease, options.lease, logger, {
       onLeader: (validUntil) => Object.assign(this.state, { role: 'leader', leaseValidUntil: validUntil }),
       onRenewed: (validUntil) => (this.state.leaseValidUntil = validUntil),
@@ -84,7 +95,7 @@ export class StreamRelay {
   /** Starts campaigning (returns at once). */
   start(): void {
     this.state.role = 'standby';
-    this.prepareSpare();
+    this.producers.prepareSpare();
     this.elector.start((term) => this.lead(term));
   }
 
@@ -93,20 +104,26 @@ export class StreamRelay {
     this.stopping.abort();
     this.session?.drain(this.deps.options.relay.shutdownTimeoutMs);
     await this.elector.stop();
-    await this.takeSpare()?.disconnect();
+    await this.producers.disposeSpare();
     if (this.state.role !== 'stopped') this.state.role = 'standby';
   }
 
-  private async lead(term: LeaderTerm): Promise<TermOutcome> {
+  private async lead(elected: LeaderTerm): Promise<TermOutcome> {
     if (this.stopping.signal.aborted) return 'stop';
-    const { epoch, position: saved } = await this.checkpoints.takeEpoch();
+    const term = new TermGuard(elected, this.deps.lease.name, this.deps.options.lease.safetyMarginMs);
+    const taken = await this.checkpoints.takeEpoch(() => term.stillValid());
+    if (!taken) {
+      this.deps.logger.warn(MESSAGES.termExpiredBeforeEpoch(this.deps.stream.name));
+      return this.outcome();
+    }
+    const { epoch, position: saved } = taken;
     Object.assign(this.state, { epoch, leaderTerms: this.state.leaderTerms + 1 });
-    const publisher = this.takeSpare() ?? this.newPublisher();
+    const { publisher, release } = this.producers.take(term.signal, epoch);
     try {
       // NOTE: the start is fixed (and saved on a first start) before connecting to Kafka: "from now"
       // means from the moment this replica won, however long the producer takes to connect.
       const position = await this.startingPosition(epoch, saved);
-      if (!(await this.connect(publisher, term.signal))) return this.outcome();
+      if (!(await this.producers.connect(publisher, term.signal))) return this.outcome();
       this.deps.logger.log(MESSAGES.becameLeader(this.deps.stream.name, epoch, position));
       return await this.relay(term, epoch, publisher, position);
     } catch (error) {
@@ -114,64 +131,40 @@ export class StreamRelay {
         this.deps.logger.warn(MESSAGES.fencedOut(this.deps.stream.name, epoch));
         return this.outcome();
       }
-      if (error instanceof StreamRejectedError) return this.stopByPolicy(error.message);
+      if (
+        error instanceof StreamRejectedError ||
+        error instanceof UnpublishableEventError ||
+        error instanceof KafkaRefusedError
+      )
+        return this.stopByPolicy(error.message);
       throw error;
     } finally {
-      await publisher.disconnect();
-      this.prepareSpare();
+      await release();
     }
-  }
-
-  private newPublisher(): EventPublisher {
-    return this.deps.producerThread
-      ? new ThreadedKafkaPublisher(this.deps.producerThread)
-      : new KafkaPublisher(
-          this.deps.kafka,
-          this.deps.options.kafka.producer,
-          this.deps.options.kafka.compression,
-        );
-  }
-
-  /**
-   * Starts connecting a producer for the next term while this replica stands by (its thread
-   * started, brokers connected, producer id assigned), so that a won lease, after a SIGTERM handoff
-   * above all, goes straight to reading. A failed attempt is left alone: the term retries the
-   * connection with backoff as for a fresh producer.
-   */
-  private prepareSpare(): void {
-    if (this.spare || this.stopping.signal.aborted) return;
-    const spare = this.newPublisher();
-    spare.connect().catch(() => undefined);
-    this.spare = spare;
-  }
-
-  private takeSpare(): EventPublisher | null {
-    const spare = this.spare;
-    this.spare = null;
-    return spare;
   }
 
   /** Relays until the term ends; handles history lost by policy. */
   private async relay(
-    term: LeaderTerm,
+    term: TermGuard,
     epoch: number,
     publisher: EventPublisher,
     start: StreamPosition,
   ): Promise<TermOutcome> {
     let position = start;
-    const context: SourceContext = { ...this.deps, epoch, status: this.state };
+    this.limits = await this.readLimits();
+    const context: SourceContext = { ...this.deps, epoch, status: this.state, limits: this.limits };
     while (!term.signal.aborted && !this.stopping.signal.aborted) {
       if (position.snapshot) {
         const snapshot = position.snapshot;
-        const source = new SnapshotSource(context, snapshot);
+        const partitions = (topics: readonly string[]) => topicPartitions(this.deps.kafka, topics);
+        const source = new SnapshotSource(context, snapshot, partitions);
         this.deps.logger.log(MESSAGES.resnapshotStart(this.deps.stream.name, snapshot.operationTime));
-        if (!(await this.runSession(term, epoch, publisher, position, source))) break;
+        const end = await this.runSession(term, epoch, publisher, position, source);
+        // NOTE: only the end markers' position is the finished run: a session cut short (lease lost,
+        // stop) leaves the scan's progress in the checkpoint, and the next leader continues it.
+        if (!end || end.snapshot) break;
         this.deps.logger.log(MESSAGES.resnapshotDone(this.deps.stream.name, source.published));
-        position = {
-          ...EMPTY_POSITION,
-          startAtOperationTime: snapshot.operationTime,
-          clusterTime: snapshot.operationTime,
-        };
+        position = end;
         await this.checkpoints.save(epoch, position);
         continue;
       }
@@ -194,17 +187,16 @@ export class StreamRelay {
     return this.outcome();
   }
 
-  /** Runs one session; true when its source finished (not cut short by a lost term or a stop). */
+  /** Runs one session; the position Kafka acknowledged last, or null when cut short (lost term, stop). */
   private async runSession(
-    term: LeaderTerm,
+    term: TermGuard,
     epoch: number,
     publisher: EventPublisher,
     position: StreamPosition,
     source: RelaySource,
-  ): Promise<boolean> {
+  ): Promise<StreamPosition | null> {
     const { relay } = this.deps.options;
-    const margin = this.deps.options.lease.safetyMarginMs;
-    const stillLeader = () => !term.signal.aborted && Date.now() < term.validUntil() - margin;
+    const stillLeader = () => term.stillValid();
     const context = {
       stream: this.deps.stream.name,
       relay,
@@ -213,6 +205,7 @@ export class StreamRelay {
       epoch,
       status: this.state,
       logger: this.deps.logger,
+      limits: this.limits,
       stillLeader,
     };
     const session = new RelaySession(context, term.signal, position);
@@ -223,7 +216,24 @@ export class StreamRelay {
     } finally {
       this.session = null;
     }
-    return !term.signal.aborted && !this.stopping.signal.aborted;
+    const cutShort = term.signal.aborted || this.stopping.signal.aborted || !stillLeader();
+    return cutShort ? null : session.position;
+  }
+
+  /** The largest batch the stream's topics take (read each term: topic settings may change). */
+  private readLimits(): Promise<BatchLimits> {
+    const { stream, options, kafka, logger } = this.deps;
+    const prefix = `${options.kafka.topicPrefix}.${stream.db}.`;
+    const topics = (existing: string[]) => [
+      ...(stream.collections ?? []).map((coll) => stream.topicOf(coll)),
+      ...stream.databaseTopics,
+      options.relay.deadLetterTopic,
+      // NOTE: a whole-database stream's topics are known only as events come: its existing ones count.
+      ...(stream.collections ? [] : existing.filter((topic) => topic.startsWith(prefix))),
+    ];
+    return readBatchLimits(kafka, topics, options.relay.maxBatchBytes, logger, {
+      openEnded: !stream.collections,
+    });
   }
 
   /** The checkpoint's position; on a first start, now (or the configured time), saved before reading. */
@@ -233,21 +243,6 @@ export class StreamRelay {
     const position = { ...EMPTY_POSITION, startAtOperationTime: time, clusterTime: time };
     await this.checkpoints.save(epoch, position);
     return position;
-  }
-
-  private async connect(publisher: EventPublisher, signal: AbortSignal): Promise<boolean> {
-    for (let attempt = 0; !signal.aborted && !this.stopping.signal.aborted; attempt++) {
-      try {
-        await publisher.connect();
-        return true;
-      } catch (error) {
-        const delay = backoffDelay(attempt, this.deps.options.relay.backoff);
-        this.state.lastError = { message: (error as Error).message, at: new Date() };
-        this.deps.logger.warn(MESSAGES.kafkaConnectRetry(this.deps.stream.name, error, delay));
-        await sleep(delay, AbortSignal.any([signal, this.stopping.signal]));
-      }
-    }
-    return false;
   }
 
   private stopByPolicy(reason: string): TermOutcome {

@@ -42,6 +42,10 @@ function setup(oplog: ChangeStreamReport['oplog'] = { first: new Date(AT.getTime
         completedMessages: 840,
         sharedMessages: 420,
         sharedFallBacks: 2,
+        deadLetters: [
+          { reason: 'undecodable', handler: '', count: 4 },
+          { reason: 'handler-failed', handler: 'orders.read-models', count: 1 },
+        ],
       },
       checkpoints: [
         {
@@ -87,6 +91,14 @@ describe('ChangeStreamMetrics', () => {
     expect(await value('change_stream_consumer_shared_fallbacks_total{group="g"}')).toBe(2);
   });
 
+  it('counts every dead letter the worker stored, by reason and handler, undecodable ones included', async () => {
+    const { value } = setup();
+    expect(await value('change_stream_dead_letters_total{reason="undecodable",handler=""}')).toBe(4);
+    expect(
+      await value('change_stream_dead_letters_total{reason="handler-failed",handler="orders.read-models"}'),
+    ).toBe(1);
+  });
+
   it('turns the library counters into Prometheus counters that only grow', async () => {
     const { value, setStream } = setup();
     expect(await value('change_stream_events_published_total{stream="shop.orders"}')).toBe(10);
@@ -104,6 +116,16 @@ describe('ChangeStreamMetrics', () => {
     expect(await value('change_stream_leadership_changes_total{stream="shop.orders"}')).toBe(2);
     expect(await value('change_stream_publish_batches_total{stream="shop.orders"}')).toBe(5);
     expect(await value('change_stream_publish_batch_size{stream="shop.orders"}')).toBe(3);
+  });
+
+  it('reports the consecutive publish failures of a leader, and 0 once it no longer leads', async () => {
+    const { value, setStream } = setup();
+    const series = 'change_stream_publish_consecutive_failures{stream="shop.orders"}';
+    expect(await value(series)).toBe(0);
+    setStream({ consecutivePublishFailures: 6, publishWaitingSince: new Date(AT.getTime() - 20_000) });
+    expect(await value(series)).toBe(6);
+    setStream({ role: 'standby', consecutivePublishFailures: 6 });
+    expect(await value(series)).toBe(0);
   });
 
   it('says NaN, not 0, for an unreadable oplog', async () => {
@@ -135,7 +157,7 @@ describe('ChangeHandlerMetricsInterceptor', () => {
       switchToRpc: () => ({ getContext: () => context }),
     }) as unknown as ExecutionContext;
 
-  it('counts successes, failures and the dead letter after the last attempt', async () => {
+  it('counts successes and failures (dead letters are counted where they are stored)', async () => {
     const { metrics, value } = setup();
     const interceptor = new ChangeHandlerMetricsInterceptor(metrics);
     const ok: CallHandler = { handle: () => of(undefined) };
@@ -148,11 +170,10 @@ describe('ChangeHandlerMetricsInterceptor', () => {
     expect(await value(`change_stream_handler_invocations_total{${h},outcome="success"}`)).toBe(1);
     expect(await value(`change_stream_handler_invocations_total{${h},outcome="error"}`)).toBe(2);
     expect(await value(`change_stream_handler_events_total{${h},outcome="success"}`)).toBe(1);
-    expect(await value(`change_stream_dead_letters_total{${h}}`)).toBe(1);
     expect(await value(`change_stream_handler_duration_seconds_count{${h}}`)).toBe(3);
   });
 
-  it('counts a batch handler call, and a dead letter only after the last attempt of an event retried alone', async () => {
+  it('counts a batch handler call by its events', async () => {
     const { metrics, value } = setup();
     const interceptor = new ChangeHandlerMetricsInterceptor(metrics);
     const failing: CallHandler = { handle: () => throwError(() => new Error('boom')) };
@@ -168,10 +189,9 @@ describe('ChangeHandlerMetricsInterceptor', () => {
     const h = 'handler="orders.read-models"';
     expect(await value(`change_stream_handler_invocations_total{${h},outcome="error"}`)).toBe(1);
     expect(await value(`change_stream_handler_events_total{${h},outcome="error"}`)).toBe(2);
-    expect(await metrics.deadLetters.get()).toMatchObject({ values: [] });
     const alone = ChangeBatchContext.single(ctx(3));
     await expect(lastValueFrom(interceptor.intercept(rpc(alone), failing))).rejects.toThrow('boom');
-    expect(await value(`change_stream_dead_letters_total{${h}}`)).toBe(1);
+    expect(await value(`change_stream_handler_events_total{${h},outcome="error"}`)).toBe(3);
   });
 
   it('lets anything that is not a change handler pass untouched', async () => {

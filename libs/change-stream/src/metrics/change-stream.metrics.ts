@@ -32,8 +32,11 @@ export class ChangeStreamMetrics {
   /** Events passed to handler invocations by outcome: one per @ChangeHandler call, the array's length per @ChangeBatchHandler call. */
   readonly handlerEvents: Counter<'handler' | 'outcome'>;
   readonly handlerDuration: Histogram<'handler'>;
-  /** Messages a handler gave up on after its last attempt (they go to the dead-letter topic). */
-  readonly deadLetters: Counter<'handler'>;
+  /**
+   * Messages stored in a dead-letter topic, by `reason` (`handler-failed`, `undecodable`, ...) and
+   * `handler` (empty when no handler is involved). Read from the worker's state at scrape time.
+   */
+  readonly deadLetters: Counter<'reason' | 'handler'>;
   /** The report being read: the metrics of one scrape collect concurrently and share it. */
   private pending: Promise<ChangeStreamReport> | undefined;
   /** Last values of the library's cumulative counters, to turn them into Counter increments. */
@@ -65,12 +68,6 @@ export class ChangeStreamMetrics {
       help: 'Duration of handler invocations, by handler.',
       labelNames: ['handler'],
       buckets: options.durationBuckets ?? [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-      registers,
-    });
-    this.deadLetters = new Counter({
-      name: `${p}dead_letters_total`,
-      help: 'Messages dead-lettered after the last failed attempt of a handler.',
-      labelNames: ['handler'],
       registers,
     });
 
@@ -119,6 +116,11 @@ export class ChangeStreamMetrics {
       'Kafka sends that failed (retried with backoff).',
       (s) => s.publishFailures,
     );
+    mirror(
+      'unpublishable_events_total',
+      'Change events the relay could not publish (bad topic, too large): the stream stopped on them, or they were dead-lettered (relay.onUnpublishable).',
+      (s) => s.unpublishableEvents,
+    );
     mirror('checkpoints_written_total', 'Checkpoints saved.', (s) => s.checkpointsWritten);
     mirror('leadership_changes_total', 'Leadership terms this replica started.', (s) => s.leaderTerms);
 
@@ -161,6 +163,11 @@ export class ChangeStreamMetrics {
     );
     perStream('publish_batch_size', 'Events in the last batch Kafka acknowledged.', (s) => s.lastBatchSize);
     perStream('in_flight_events', 'Events read but not yet acknowledged by Kafka.', (s) => s.inFlightEvents);
+    perStream(
+      'publish_consecutive_failures',
+      'Failed Kafka sends (and producer connections) since Kafka last acknowledged one; 0 when not leading.',
+      (s) => (s.role === 'leader' ? s.consecutivePublishFailures : 0),
+    );
     perStream('stopped', '1 when a policy stopped the stream (history lost, rejected pipeline).', (s) =>
       s.stoppedReason ? 1 : 0,
     );
@@ -234,6 +241,16 @@ export class ChangeStreamMetrics {
       'Shared transactions that failed for a reason no handler caused (write conflict, redelivery); their messages ran one transaction each.',
       (c) => c.sharedFallBacks,
     );
+    this.deadLetters = new Counter({
+      name: `${p}dead_letters_total`,
+      help: 'Messages stored in a dead-letter topic, by reason (handler-failed | undecodable | ...) and handler.',
+      labelNames: ['reason', 'handler'],
+      registers,
+      collect: async function (this: Counter<'reason' | 'handler'>) {
+        for (const { reason, handler, count } of (await inspect()).consumer?.deadLetters ?? [])
+          collectDelta(this, `dead_letters\u0000${reason}\u0000${handler}`, { reason, handler }, count);
+      },
+    });
     gauge('consumer_running', '1 while the consumer runs in its group, else 0.', ['group'], (g, r) => {
       if (r.consumer) g.set({ group: r.consumer.groupId }, r.consumer.state === 'running' ? 1 : 0);
     });

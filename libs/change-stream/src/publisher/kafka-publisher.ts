@@ -9,6 +9,7 @@ import {
 import type { EventPublisher } from './event-publisher';
 import type { PackedBatch, WireMessage } from './outgoing-message';
 import { joinParts, unpackMessages } from './producer-thread';
+import { explicitPartitioner } from './explicit-partitioner';
 
 /** acks from all in-sync replicas. */
 const ACKS_ALL = -1;
@@ -21,6 +22,8 @@ const ACKS_ALL = -1;
 export class KafkaPublisher implements EventPublisher {
   private producer: Producer | null = null;
   private connecting: Promise<Producer> | null = null;
+  /** Set by {@link abort}: no producer is connected again. */
+  private aborted = false;
 
   constructor(
     private readonly kafka: Kafka,
@@ -61,6 +64,15 @@ export class KafkaPublisher implements EventPublisher {
     await this.disconnect();
   }
 
+  /**
+   * Disconnects. NOTE: kafkajs gives no way to cancel a send: one still retrying may reconnect and
+   * go on within `kafka.retry`. The producer thread (the default) does not have this limit.
+   */
+  async abort(): Promise<void> {
+    this.aborted = true;
+    await this.disconnect();
+  }
+
   async disconnect(): Promise<void> {
     const pending = this.connecting;
     this.producer = null;
@@ -70,6 +82,7 @@ export class KafkaPublisher implements EventPublisher {
   }
 
   private connected(): Promise<Producer> {
+    if (this.aborted) return Promise.reject(new Error('producer stopped'));
     if (this.producer) return Promise.resolve(this.producer);
     if (!this.connecting) {
       const attempt = this.open();
@@ -90,9 +103,12 @@ export class KafkaPublisher implements EventPublisher {
   private async open(): Promise<Producer> {
     const producer = this.kafka.producer({
       allowAutoTopicCreation: true,
-      // NOTE: the Java-compatible murmur2 partitioner: a key lands where other Kafka clients put it.
-      createPartitioner: Partitioners.DefaultPartitioner,
       ...this.config,
+      // NOTE: the Java-compatible murmur2 partitioner by default: a key lands where other Kafka
+      // clients put it. Resnapshot markers name their partition (see explicitPartitioner).
+      createPartitioner: explicitPartitioner(
+        this.config.createPartitioner ?? Partitioners.DefaultPartitioner,
+      ),
       idempotent: true,
       maxInFlightRequests: 1,
     });

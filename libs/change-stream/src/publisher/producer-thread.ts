@@ -96,14 +96,22 @@ export function unpackMessages(packed: ArrayBuffer): PackedMessage[] {
 /** The producer thread's answer to one request. */
 export type ProducerThreadReply =
   | { id: number; ok: true }
-  | { id: number; ok: false; error: { name: string; message: string; retriable?: boolean } };
+  | {
+      id: number;
+      ok: false;
+      error: { name: string; message: string; retriable?: boolean; type?: string };
+    };
 
-/** An error thrown on the producer thread, rethrown here with its name, message and `retriable` flag. */
+/**
+ * An error thrown on the producer thread, rethrown here with its name, message, `retriable` flag and
+ * kafkajs protocol error `type` (e.g. `MESSAGE_TOO_LARGE`), so it is classified as on this thread.
+ */
 export class ProducerThreadError extends Error {
   constructor(
     name: string,
     message: string,
     readonly retriable?: boolean,
+    readonly type?: string,
   ) {
     super(message);
     this.name = name;
@@ -138,6 +146,8 @@ export function unclonableSetting(data: ProducerThreadData): string | null {
  */
 export class ThreadedKafkaPublisher implements EventPublisher {
   private worker: Worker | null = null;
+  /** Set by {@link abort}: no thread is started again. */
+  private aborted = false;
   private nextId = 0;
   private readonly pending = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
 
@@ -155,6 +165,14 @@ export class ThreadedKafkaPublisher implements EventPublisher {
 
   reset(): Promise<void> {
     return this.worker ? this.request({ op: 'reset' }) : Promise.resolve();
+  }
+
+  /** Terminates the thread at once: its sockets close, and pending sends reject ("exited"). */
+  async abort(): Promise<void> {
+    this.aborted = true;
+    const worker = this.worker;
+    this.worker = null;
+    await worker?.terminate();
   }
 
   async disconnect(): Promise<void> {
@@ -176,6 +194,8 @@ export class ThreadedKafkaPublisher implements EventPublisher {
     request: { op: 'connect' | 'reset' | 'disconnect' } | { op: 'send'; packed: ArrayBuffer },
     transfer: ArrayBuffer[] = [],
   ): Promise<void> {
+    if (this.aborted)
+      return Promise.reject(new ProducerThreadError('ProducerThreadError', 'producer stopped'));
     const worker = this.started();
     const id = this.nextId++;
     return new Promise<void>((resolve, reject) => {
@@ -197,7 +217,14 @@ export class ThreadedKafkaPublisher implements EventPublisher {
       this.pending.delete(reply.id);
       if (reply.ok) waiter.resolve();
       else
-        waiter.reject(new ProducerThreadError(reply.error.name, reply.error.message, reply.error.retriable));
+        waiter.reject(
+          new ProducerThreadError(
+            reply.error.name,
+            reply.error.message,
+            reply.error.retriable,
+            reply.error.type,
+          ),
+        );
     });
     const fail = (error: Error) => {
       if (this.worker === worker) this.worker = null;

@@ -33,7 +33,11 @@ describe('validateWorkerOptions', () => {
       'worker.retry.maxDelayMs',
       'a number >= initialDelayMs (100)',
     ],
-    [{ markerRetentionMs: 1000 }, 'worker.markerRetentionMs', 'an integer >= 60000 (one minute), or Infinity (kept forever)'],
+    [
+      { markerRetentionMs: 1000 },
+      'worker.markerRetentionMs',
+      'an integer >= 60000 (one minute), or Infinity (kept forever)',
+    ],
     [{ partitionConcurrency: 1.5 }, 'worker.partitionConcurrency', 'an integer >= 1'],
     [{ transaction: 'yes' }, 'worker.transaction', 'a boolean'],
     [{ kafka: { groupId: 'x' } }, 'worker.kafka.groupId', 'nothing (set worker.groupId instead)'],

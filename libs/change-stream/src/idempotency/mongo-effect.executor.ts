@@ -1,5 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { MongoError, type ClientSession, type MongoClient, type TransactionOptions } from 'mongodb';
+import {
+  MongoError,
+  MongoNetworkError,
+  MongoServerSelectionError,
+  type ClientSession,
+  type MongoClient,
+  type TransactionOptions,
+} from 'mongodb';
 import { CHANGE_STREAM_MONGO_CLIENT } from '../change-stream.constants';
 import { EffectExecutor, SharedEffectError, type EffectOutcome, type SharedEffect } from './effect-executor';
 import { backoffDelay, sleep } from '../utils/timers';
@@ -100,9 +107,14 @@ export class MongoEffectExecutor extends EffectExecutor {
         }
       } catch (error) {
         if (session.inTransaction()) await session.abortTransaction().catch(() => undefined);
+        // NOTE: the driver ignores a failed abort (as the spec says); a lost connection may have lost it.
+        if (lostConnection(error)) await endOnServer(this.client, session);
         throw error;
       }
-      await commit(session);
+      await commit(session).catch(async (error: unknown) => {
+        await endOnServer(this.client, session);
+        throw error;
+      });
     } finally {
       await session.endSession();
     }
@@ -121,6 +133,8 @@ export class MongoEffectExecutor extends EffectExecutor {
       return 'applied';
     } catch (error) {
       if (error instanceof AlreadyProcessed) return 'duplicate';
+      // NOTE: withTransaction's own abort may have been lost with the connection.
+      if (lostConnection(error)) await endOnServer(this.client, session);
       throw error;
     }
   }
@@ -136,6 +150,27 @@ export class MongoEffectExecutor extends EffectExecutor {
     await this.store.insert(marker, session);
     return 'applied';
   }
+}
+
+/** True when `error` (or the handler error it wraps) says the connection went away mid-transaction. */
+function lostConnection(error: unknown): boolean {
+  const cause = error instanceof SharedEffectError ? error.cause : error;
+  return cause instanceof MongoNetworkError || cause instanceof MongoServerSelectionError;
+}
+
+/**
+ * Ends the session's transaction on the server when its abort or commit may not have reached it.
+ * mongod ties a transaction to its logical session, not to a connection: one whose client lost the
+ * connection keeps its writes locked until killSessions / endSessions, or until
+ * transactionLifetimeLimitSeconds (60 s by default), and every other transaction writing those
+ * documents meanwhile gets WriteConflict. Best effort: when this fails too, the limit still ends it.
+ */
+async function endOnServer(client: MongoClient, session: ClientSession): Promise<void> {
+  if (!session.id) return;
+  await client
+    .db('admin')
+    .command({ killSessions: [session.id] })
+    .catch(() => undefined);
 }
 
 /**

@@ -143,6 +143,15 @@ export const serverInfoCommands: CommandTable = {
       return { ok: 1 };
     },
   },
+  // As mongod: kills the listed sessions (every session when the list is empty), aborting their transactions.
+  killSessions: {
+    run: ({ command, services }) => {
+      const lsids = (command.killSessions as Document[]) ?? [];
+      if (lsids.length === 0) services.sessions.endAll();
+      for (const lsid of lsids) services.sessions.end(lsid);
+      return { ok: 1 };
+    },
+  },
   killAllSessions: {
     run: ({ services }) => {
       services.sessions.endAll();

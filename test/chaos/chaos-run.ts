@@ -67,7 +67,7 @@ export interface ChaosOptions {
   /** How long the replicas may take to settle after a fault before it counts as an anomaly (default 120 000 ms). */
   settleTimeoutMs?: number;
   /**
-   * The liveness probe, as the Deployment has one: a replica whose /health fails this many probes
+   * The liveness probe, as the Deployment has one: a replica whose /health/live fails this many probes
    * in a row, `livenessPeriodMs` apart, is restarted (default 6 x 5 000 ms).
    */
   livenessFailures?: number;

@@ -99,9 +99,10 @@ export interface LivenessRestart {
 }
 
 /**
- * The Deployment's liveness probe (k8s/deployment.yaml: GET /health, restart after consecutive
- * failures): a live, not SIGSTOPped replica whose /health fails `failureThreshold` probes in a row
- * (no answer, or DOWN) is SIGKILLed and replaced. A replica that never answered yet is starting
+ * The Deployment's liveness probe (k8s/deployment.yaml: GET /health/live, restart after consecutive
+ * failures): a live, not SIGSTOPped replica whose /health/live fails `failureThreshold` probes in a
+ * row (no answer, or not 200) is SIGKILLed and replaced. /health going DOWN (a stall, a stop by
+ * policy) restarts nothing: it is for alerts. A replica that never answered yet is starting
  * and not probed until `initialDelayMs` after its start.
  */
 export class LivenessProbe {
@@ -136,13 +137,16 @@ export class LivenessProbe {
     if (this.probing) return;
     this.probing = true;
     try {
-      for (const { replica, health } of await this.pool.probe()) {
+      const replicas = this.pool.live();
+      const answers = await Promise.all(replicas.map((replica) => replica.liveness()));
+      for (const [index, replica] of replicas.entries()) {
+        const status = answers[index];
         if (!this.startedAt.has(replica)) this.startedAt.set(replica, Date.now());
-        if (health) this.answered.add(replica);
+        if (status !== null) this.answered.add(replica);
         const starting =
           !this.answered.has(replica) &&
           Date.now() - this.startedAt.get(replica)! < this.options.initialDelayMs;
-        if (health?.status === 'ok' || starting || !replica.alive || !this.pool.live().includes(replica)) {
+        if (status === 200 || starting || !replica.alive || !this.pool.live().includes(replica)) {
           this.failures.delete(replica);
           continue;
         }
@@ -150,9 +154,10 @@ export class LivenessProbe {
         this.failures.set(replica, failures);
         if (failures < this.options.failureThreshold) continue;
         this.failures.delete(replica);
-        const reason = health
-          ? `/health DOWN ${failures} times in a row: ${JSON.stringify(health.details?.changeStream ?? health).slice(0, 300)}`
-          : `/health did not answer ${failures} times in a row`;
+        const reason =
+          status === null
+            ? `/health/live did not answer ${failures} times in a row`
+            : `/health/live answered ${status} ${failures} times in a row`;
         await replica.kill('SIGKILL');
         const replacement = await this.pool.add();
         const restart = {

@@ -6,7 +6,7 @@
  * default). Until then every other transaction writing those documents gets WriteConflict: the
  * chaos run's "mongo-connection-drop" stalled every worker that way.
  */
-import { MongoClient, type Collection } from 'mongodb';
+import { MongoClient, type ClientSession, type Collection } from 'mongodb';
 import type { ConsumerOptions } from '../../libs/change-stream/src/consumer/consumer-options';
 import { MongoEffectExecutor } from '../../libs/change-stream/src/idempotency/mongo-effect.executor';
 import { ProcessedEventStore } from '../../libs/change-stream/src/idempotency/processed-event.store';
@@ -49,7 +49,7 @@ describe('a transaction whose connection and abort are lost', () => {
     const effect = {
       markers: [{ handlerId: 'H.m', eventId: uniqueName('ev'), topic: 't', partition: 0, offset: '1' }],
       // Its first write lands (the transaction now holds the counter), its second loses the connection.
-      effect: async (session: never) => {
+      effect: async (session: ClientSession) => {
         await counters.updateOne({ _id: id }, { $inc: { n: 1 } }, { session });
         await counters.deleteOne({ _id: `${id}-other` }, { session });
       },

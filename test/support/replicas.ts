@@ -53,6 +53,15 @@ export class Replica {
     }
   }
 
+  /** GET /health/live (the Deployment's liveness probe): the status it answered, null when it did not answer. */
+  async liveness(): Promise<number | null> {
+    try {
+      return (await fetch(`${this.url}/health/live`, { signal: AbortSignal.timeout(1_000) })).status;
+    } catch {
+      return null;
+    }
+  }
+
   /** One series of GET /metrics (0 when absent or unreachable). */
   async metric(series: string): Promise<number> {
     try {

@@ -9,7 +9,8 @@ import type { Consumer, EachBatchPayload, IMemberAssignment, Kafka } from 'kafka
 import { CHANGE_STREAM_KAFKA, CHANGE_STREAM_OPTIONS } from '../change-stream.constants';
 import { ProcessedEventStore } from '../idempotency/processed-event.store';
 import { sleep, withTimeout } from '../utils/timers';
-import { ChangeDispatcher, type BatchDispatchReport } from './change-dispatcher';
+import { ChangeDispatcher } from './change-dispatcher';
+import { BatchSizing } from './batch-sizing';
 import { ChangeHandlerRegistry } from './change-handler.registry';
 import type { ChangeMessage } from './change-message';
 import type { ConsumerOptions } from './consumer-options';
@@ -17,11 +18,17 @@ import { assembleFragments, FRAGMENT_WAIT_MS, incompleteEventProblem } from './f
 import { describeError, type DeadLetterCount } from './dead-letter';
 import { KafkaDeadLetterPublisher } from './kafka-dead-letter.publisher';
 import { MarkerRetentionCheck } from './marker-retention';
+import { ConsumerSupervisor, type ConsumerRestart } from './consumer-supervisor';
+
+export { BatchSizing, SHARED_TRANSACTION_TARGET_MS } from './batch-sizing';
 
 /** What the worker is doing, for health checks. */
 export interface ConsumerStatus {
-  /** `off`: consumer role disabled or no handlers. `draining`/`stopped`: shutdown. */
-  state: 'off' | 'starting' | 'running' | 'draining' | 'stopped';
+  /**
+   * `off`: consumer role disabled or no handlers. `restarting`: kafkajs gave up on the consumer and
+   * a new one is being brought up (see `restart`). `draining`/`stopped`: shutdown.
+   */
+  state: 'off' | 'starting' | 'running' | 'restarting' | 'draining' | 'stopped';
   groupId: string;
   topics: string[];
   /** Partitions assigned at the last group join, by topic. */
@@ -41,6 +48,10 @@ export interface ConsumerStatus {
   sharedFallBacks: number;
   /** Dead letters stored since start, by reason and handler (undecodable ones included). */
   deadLetters: DeadLetterCount[];
+  /** While `restarting`: why, since when, which attempt; null otherwise. */
+  restart: ConsumerRestart | null;
+  /** Consumers recreated after kafkajs gave up on one, since start. */
+  restarts: number;
 }
 
 const DEFAULT_HEARTBEAT_INTERVAL_MS = 3_000;
@@ -51,9 +62,10 @@ const DEFAULT_HEARTBEAT_INTERVAL_MS = 3_000;
  * partitions at once; an offset is resolved only after every handler is done with its message
  * (effect committed, skipped as duplicate, or dead-lettered), and committed after that.
  *
- * Lifecycle: onApplicationBootstrap connects, subscribes and runs; beforeApplicationShutdown stops
- * fetching, lets the handlers in flight finish (retry waits are cut short and their messages left
- * uncommitted), commits, leaves the group and disconnects. Internal.
+ * Lifecycle: onApplicationBootstrap connects, subscribes and runs; when kafkajs gives up on the
+ * consumer for good, a new one in the same group replaces it after a backoff (ConsumerSupervisor);
+ * beforeApplicationShutdown stops fetching, lets the handlers in flight finish (retry waits are cut
+ * short and their messages left uncommitted), commits, leaves the group and disconnects. Internal.
  */
 @Injectable()
 export class ChangeEventConsumer implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -66,6 +78,7 @@ export class ChangeEventConsumer implements OnApplicationBootstrap, BeforeApplic
   private completedMessages = 0;
   private sharedMessages = 0;
   private sharedFallBacks = 0;
+  private readonly supervisor: ConsumerSupervisor;
 
   constructor(
     @Inject(CHANGE_STREAM_OPTIONS) private readonly options: ConsumerOptions,
@@ -75,11 +88,19 @@ export class ChangeEventConsumer implements OnApplicationBootstrap, BeforeApplic
     private readonly store: ProcessedEventStore,
     private readonly deadLetters: KafkaDeadLetterPublisher,
     private readonly retention: MarkerRetentionCheck,
-  ) {}
+  ) {
+    this.supervisor = new ConsumerSupervisor(
+      () => this.open(),
+      options.worker.restartBackoff,
+      this.drain.signal,
+      this.logger,
+    );
+  }
 
   status(): ConsumerStatus {
+    const restart = this.supervisor.restart;
     return {
-      state: this.state,
+      state: restart ? 'restarting' : this.state,
       groupId: this.options.worker.groupId,
       topics: this.registry.topics(),
       assignment: this.assignment,
@@ -87,6 +108,8 @@ export class ChangeEventConsumer implements OnApplicationBootstrap, BeforeApplic
       sharedMessages: this.sharedMessages,
       sharedFallBacks: this.sharedFallBacks,
       deadLetters: this.deadLetters.counts(),
+      restart,
+      restarts: this.supervisor.restarts,
     };
   }
 
@@ -98,47 +121,86 @@ export class ChangeEventConsumer implements OnApplicationBootstrap, BeforeApplic
       return;
     }
     this.state = 'starting';
-    const { worker } = this.options;
     // NOTE: a redelivery older than the markers would be applied again: refuse to start with too short a retention.
     await this.retention.verify(topics);
     await this.store.ensureIndexes();
     await this.deadLetters.connect();
+    await this.open();
+  }
+
+  /**
+   * Runs a new kafkajs consumer in the group, subscribed to the handlers' topics, after closing the
+   * previous one (one kafkajs gave up on, or a failed attempt): never a second run of the same one.
+   * A new consumer of the group resumes from its committed offsets (`fromBeginning` applies only to
+   * a group without any).
+   */
+  private async open(): Promise<void> {
+    const { worker } = this.options;
+    const topics = this.registry.topics();
+    if (this.consumer) await this.close(this.consumer);
     const consumer = this.kafka.consumer({ ...worker.kafka, groupId: worker.groupId });
     this.consumer = consumer;
-    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-      this.assignment = payload.memberAssignment;
-      this.logger.log(`joined group ${payload.groupId}: ${describeAssignment(payload.memberAssignment)}`);
-    });
-    consumer.on(consumer.events.CRASH, ({ payload }) => {
-      this.logger.error(
-        `Kafka consumer crashed (restart: ${payload.restart}): ${describeError(payload.error)}`,
-      );
-      // NOTE: without a restart kafkajs has given up for good; say so, so /health goes DOWN.
-      if (!payload.restart) {
-        this.state = 'stopped';
-        this.assignment = {};
-      }
-    });
-    await consumer.connect();
-    await consumer.subscribe({ topics, fromBeginning: worker.fromBeginning });
-    await consumer.run({
-      autoCommit: true,
-      autoCommitInterval: worker.commitIntervalMs,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: worker.partitionConcurrency,
-      eachBatch: (payload) => this.consumeBatch(payload),
-    });
+    this.watch(consumer);
+    try {
+      await consumer.connect();
+      // NOTE: a shutdown during the connect: the shutdown disconnects it; it must not join the group now.
+      if (this.drain.signal.aborted) return;
+      await consumer.subscribe({ topics, fromBeginning: worker.fromBeginning });
+      if (this.drain.signal.aborted) return;
+      await consumer.run({
+        autoCommit: true,
+        autoCommitInterval: worker.commitIntervalMs,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: worker.partitionConcurrency,
+        eachBatch: (payload) => this.consumeBatch(payload),
+      });
+    } catch (error) {
+      await this.close(consumer);
+      throw error;
+    }
+    if (this.drain.signal.aborted) return;
     this.state = 'running';
     this.logger.log(`consuming ${topics.join(', ')} in group ${worker.groupId}`);
   }
 
+  /** Follows the events of `consumer` while it is the one in use (a replaced one's late events are ignored). */
+  private watch(consumer: Consumer): void {
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      if (consumer !== this.consumer) return;
+      this.assignment = payload.memberAssignment;
+      this.logger.log(`joined group ${payload.groupId}: ${describeAssignment(payload.memberAssignment)}`);
+    });
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (consumer !== this.consumer) return;
+      this.logger.error(
+        `Kafka consumer crashed (restart: ${payload.restart}): ${describeError(payload.error)}`,
+      );
+      // NOTE: without a restart kafkajs has given up for good: a new consumer replaces it, and /health says so meanwhile.
+      if (!payload.restart) {
+        this.assignment = {};
+        this.supervisor.gaveUp(payload.error);
+      }
+    });
+  }
+
+  /** Disconnects `consumer`, which kafkajs may have disconnected already; a failure only matters to the log. */
+  private async close(consumer: Consumer): Promise<void> {
+    await consumer
+      .disconnect()
+      .catch((error) => this.logger.warn(`closing a Kafka consumer: ${describeError(error)}`));
+  }
+
   async beforeApplicationShutdown(): Promise<void> {
-    const consumer = this.consumer;
-    if (!consumer) return;
-    this.consumer = undefined;
+    if (!this.consumer) return;
     this.state = 'draining';
     this.drain.abort();
     const { shutdownTimeoutMs } = this.options.worker;
+    // NOTE: a restart in progress stops at its next step (its backoff ends at once); the consumer it left is closed below.
+    await withTimeout(this.supervisor.settled(), shutdownTimeoutMs, 'stopping the consumer restart').catch(
+      (error) => this.logger.warn(describeError(error)),
+    );
+    const consumer = this.consumer;
+    this.consumer = undefined;
     try {
       // NOTE: kafkajs disconnect = stop fetching, wait for the batch in flight, commit resolved offsets, leave the group.
       await withTimeout(consumer.disconnect(), shutdownTimeoutMs, 'draining the change consumer');
@@ -233,39 +295,6 @@ export class ChangeEventConsumer implements OnApplicationBootstrap, BeforeApplic
     } finally {
       clearInterval(timer);
     }
-  }
-}
-
-/** Handler time a shared transaction should hold, about: long transactions conflict more and redo more. */
-export const SHARED_TRANSACTION_TARGET_MS = 200;
-
-/**
- * How many messages of one partition go into the next shared transaction: at most `batchSize`, about
- * {@link SHARED_TRANSACTION_TARGET_MS} of handler time (from a moving average of the time per message),
- * halved after a shared transaction failed for a reason no handler caused (a write conflict with
- * another worker, a redelivery), and doubled back after each one that committed. Internal.
- */
-export class BatchSizing {
-  private limit: number;
-  private msPerMessage = 0;
-
-  constructor(private readonly batchSize: number) {
-    this.limit = batchSize;
-  }
-
-  size(): number {
-    const byTime =
-      this.msPerMessage > 0 ? Math.floor(SHARED_TRANSACTION_TARGET_MS / this.msPerMessage) : this.batchSize;
-    return Math.max(1, Math.min(this.limit, byTime));
-  }
-
-  record(result: BatchDispatchReport, elapsedMs: number): void {
-    if (result.fellBack) this.limit = Math.max(1, Math.floor(this.limit / 2));
-    else if (result.shared > 0) this.limit = Math.min(this.batchSize, this.limit * 2);
-    const messages = result.reports.length;
-    if (messages === 0 || result.fellBack) return;
-    const sample = elapsedMs / messages;
-    this.msPerMessage = this.msPerMessage === 0 ? sample : this.msPerMessage * 0.7 + sample * 0.3;
   }
 }
 

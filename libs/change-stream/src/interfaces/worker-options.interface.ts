@@ -79,6 +79,12 @@ export interface WorkerOptions {
   fromBeginning?: boolean;
   /** Shutdown waits at most this long for the handlers in flight; then it disconnects anyway. Default 30 000 ms. */
   shutdownTimeoutMs?: number;
+  /**
+   * When kafkajs gives up on the consumer for good (a CRASH event with `restart: false`), the worker
+   * creates a new consumer in the same group after `min(maxMs, initialMs * 2^n)` halved to doubled
+   * by jitter, n counting the failed attempts. Defaults: 1 000 ms to 30 000 ms.
+   */
+  restartBackoff?: { initialMs?: number; maxMs?: number };
   /** kafkajs consumer settings (sessionTimeout, heartbeatInterval, maxWaitTimeInMs, ...). */
   kafka?: WorkerKafkaOptions;
 }
@@ -96,6 +102,7 @@ export interface ResolvedWorkerOptions {
   batchSize: number;
   fromBeginning: boolean;
   shutdownTimeoutMs: number;
+  restartBackoff: { initialMs: number; maxMs: number };
   kafka: WorkerKafkaOptions;
 }
 
@@ -113,6 +120,7 @@ export const WORKER_DEFAULTS: Readonly<ResolvedWorkerOptions> = Object.freeze({
   batchSize: 100,
   fromBeginning: true,
   shutdownTimeoutMs: 30_000,
+  restartBackoff: Object.freeze({ initialMs: 1_000, maxMs: 30_000 }),
   kafka: Object.freeze({}),
 });
 
@@ -266,6 +274,33 @@ export function validateWorkerOptions(
       'an integer >= 0',
       isInteger(0),
     ),
+    restartBackoff: resolveRestartBackoff(options.restartBackoff, `${path}.restartBackoff`),
     kafka: { ...kafka },
   };
+}
+
+/** Validates `worker.restartBackoff` and fills its defaults. */
+function resolveRestartBackoff(
+  override: WorkerOptions['restartBackoff'],
+  path: string,
+): ResolvedWorkerOptions['restartBackoff'] {
+  const base = WORKER_DEFAULTS.restartBackoff;
+  if (override === undefined) return base;
+  if (!isPlainObject(override)) throw new InvalidOptionsError(path, 'an object', override);
+  rejectUnknownKeys(override, Object.keys(base), path);
+  const initialMs = pick(
+    override.initialMs,
+    base.initialMs,
+    `${path}.initialMs`,
+    'an integer >= 1',
+    isInteger(1),
+  );
+  const maxMs = pick(
+    override.maxMs,
+    Math.max(initialMs, base.maxMs),
+    `${path}.maxMs`,
+    `an integer >= initialMs (${initialMs})`,
+    isInteger(initialMs),
+  );
+  return { initialMs, maxMs };
 }

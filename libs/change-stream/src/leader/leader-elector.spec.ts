@@ -129,7 +129,7 @@ describe('LeaderElector', () => {
       throw new ExecutionError('Cannot extend an already-expired lock.', []);
     };
     await jest.advanceTimersByTimeAsync(1_000);
-    expect(terms[0].reason).toMatch(/renewal failed: Cannot extend an already-expired lock/);
+    expect(terms[0].reason).toMatch(/renewal failed: ExecutionError: Cannot extend an already-expired lock/);
     // And it campaigns again afterwards.
     await jest.advanceTimersByTimeAsync(1_000);
     expect(terms).toHaveLength(2);

@@ -3,7 +3,7 @@ import { LeaseLostError } from '../errors/lease-lost.error';
 import { MESSAGES } from '../change-stream.messages';
 import { backoffDelay, sleep, withJitter, withTimeout } from '../utils/timers';
 import type { Lease } from './lease.interface';
-import { redactText } from '../utils/redact';
+import { describeError } from '../consumer/dead-letter';
 
 /** Lease timings (see LeaseOptions for their meaning and defaults). */
 export interface ElectionTimings {
@@ -24,6 +24,18 @@ export interface LeaderTerm {
 /** What the leader's work asks for when it returns: campaign again, or stop for good (policy stop, shutdown). */
 export type TermOutcome = 'campaign' | 'stop';
 
+/** A term's work, or the campaign itself, failed on an error no policy covers: what the elector reports before backing off. */
+export interface CampaignFailure {
+  /** The error, described and redacted. */
+  reason: string;
+  /** Consecutive failures so far (1 for the first). */
+  attempt: number;
+  /** When the first of these consecutive failures happened. */
+  since: Date;
+  /** How long the elector waits before campaigning again. */
+  delayMs: number;
+}
+
 /** Observers of the campaign (the listener status). */
 export interface ElectionObserver {
   onLeader?(validUntil: number): void;
@@ -31,7 +43,14 @@ export interface ElectionObserver {
   /** The lease was lost (renewal failed or validity ran short): the leader must already be stopping. */
   onLost?(reason: string): void;
   onStandby?(reason?: string): void;
+  /** The term's work or the campaign failed (see {@link CampaignFailure}); campaigning again after `delayMs`. */
+  onFailed?(failure: CampaignFailure): void;
+  /** Campaigning again after a failure's backoff. */
+  onResumed?(): void;
 }
+
+/** Upper bound of the backoff after failed terms. */
+const MAX_FAILURE_BACKOFF_MS = 30_000;
 
 /**
  * Campaigns for a lease and runs the leader's work while it holds it.
@@ -39,6 +58,10 @@ export interface ElectionObserver {
  * Standbys retry every `retryIntervalMs` plus jitter. The leader renews every `renewIntervalMs`;
  * a failed or rejected renewal, or a validity shorter than `safetyMarginMs` (a renewal that hangs),
  * aborts the term's signal at once, well before the lease expires for the others.
+ *
+ * Only `stop()` or a term's work returning 'stop' ends the campaign: a term whose work throws, or any
+ * unexpected error of the campaign itself (a lease that misbehaves), is reported to `onFailed`, backed
+ * off (growing with consecutive failures) and followed by a new campaign.
  */
 export class LeaderElector {
   private readonly stopping = new AbortController();
@@ -65,20 +88,46 @@ export class LeaderElector {
   private async campaign(lead: (term: LeaderTerm) => Promise<TermOutcome>): Promise<void> {
     const stopped = this.stopping.signal;
     let failures = 0;
+    let failingSince = new Date();
     while (!stopped.aborted) {
-      if (!(await this.tryAcquire())) {
-        await sleep(withJitter(this.timings.retryIntervalMs, this.timings.retryJitterMs), stopped);
+      let outcome: TermOutcome | 'standby' | { failed: unknown };
+      try {
+        outcome = await this.round(lead);
+      } catch (error) {
+        // NOTE: nothing but a stop may end the campaign: an unexpected error is a failed round.
+        outcome = { failed: error };
+      }
+      if (outcome === 'stop') return;
+      if (typeof outcome === 'object') {
+        if (failures++ === 0) failingSince = new Date();
+        await this.backOff(outcome.failed, failures, failingSince);
         continue;
       }
-      const outcome = await this.serveTerm(lead);
-      if (outcome === 'stop') return;
-      // NOTE: a term whose work failed (e.g. MongoDB unreachable) backs off, so a broken replica neither spins nor hogs the lease.
-      failures = outcome === 'failed' ? failures + 1 : 0;
-      const pause = failures
-        ? backoffDelay(failures - 1, { initialMs: this.timings.retryIntervalMs, maxMs: 30_000 })
-        : 0;
-      await sleep(pause + withJitter(this.timings.retryIntervalMs, this.timings.retryJitterMs), stopped);
+      if (outcome === 'campaign') failures = 0;
+      await sleep(withJitter(this.timings.retryIntervalMs, this.timings.retryJitterMs), stopped);
     }
+  }
+
+  /** One round: acquire, and serve a term if won. */
+  private async round(
+    lead: (term: LeaderTerm) => Promise<TermOutcome>,
+  ): Promise<TermOutcome | 'standby' | { failed: unknown }> {
+    if (!(await this.tryAcquire())) return 'standby';
+    return this.serveTerm(lead);
+  }
+
+  /** Reports a failure and waits before the next round, longer after each consecutive one. */
+  private async backOff(error: unknown, attempt: number, since: Date): Promise<void> {
+    // NOTE: a failing replica (e.g. MongoDB unreachable) backs off, so it neither spins nor hogs the lease.
+    const { retryIntervalMs, retryJitterMs } = this.timings;
+    const delayMs =
+      backoffDelay(attempt - 1, { initialMs: retryIntervalMs, maxMs: MAX_FAILURE_BACKOFF_MS }) +
+      withJitter(retryIntervalMs, retryJitterMs);
+    const failure: CampaignFailure = { reason: describeError(error), attempt, since, delayMs };
+    this.logger.error(MESSAGES.campaignFailed(this.lease.name, failure));
+    this.observer.onFailed?.(failure);
+    await sleep(delayMs, this.stopping.signal);
+    if (!this.stopping.signal.aborted) this.observer.onResumed?.();
   }
 
   private async tryAcquire(): Promise<boolean> {
@@ -92,12 +141,14 @@ export class LeaderElector {
         late,
       );
     } catch (error) {
-      this.logger.debug?.(`Lease "${this.lease.name}" not acquired: ${redactText((error as Error).message)}`);
+      this.logger.debug?.(`Lease "${this.lease.name}" not acquired: ${describeError(error)}`);
       return false;
     }
   }
 
-  private async serveTerm(lead: (term: LeaderTerm) => Promise<TermOutcome>): Promise<TermOutcome | 'failed'> {
+  private async serveTerm(
+    lead: (term: LeaderTerm) => Promise<TermOutcome>,
+  ): Promise<TermOutcome | { failed: unknown }> {
     const lost = new AbortController();
     const term: LeaderTerm = {
       signal: lost.signal,
@@ -105,12 +156,11 @@ export class LeaderElector {
     };
     const keepAlive = this.keepAlive(lost);
     this.observer.onLeader?.(this.lease.validUntil);
-    let outcome: TermOutcome | 'failed' = 'campaign';
+    let outcome: TermOutcome | { failed: unknown } = 'campaign';
     try {
       outcome = await lead(term);
     } catch (error) {
-      outcome = 'failed';
-      this.logger.error(MESSAGES.leaderWorkFailed(this.lease.name, error));
+      outcome = { failed: error };
     } finally {
       if (!lost.signal.aborted) lost.abort(new LeaseLostError(this.lease.name, 'term ended'));
       await keepAlive;
@@ -135,8 +185,8 @@ export class LeaderElector {
       const remaining = this.lease.validUntil - safetyMarginMs - Date.now();
       watchdog = setTimeout(() => lose('remaining validity below the safety margin'), Math.max(0, remaining));
     };
-    arm();
     try {
+      arm();
       while (!lost.signal.aborted) {
         await sleep(renewIntervalMs, lost.signal);
         if (lost.signal.aborted) break;
@@ -152,9 +202,12 @@ export class LeaderElector {
           arm();
           this.observer.onRenewed?.(this.lease.validUntil);
         } catch (error) {
-          return lose(`renewal failed: ${(error as Error).message}`);
+          return lose(`renewal failed: ${describeError(error)}`);
         }
       }
+    } catch (error) {
+      // NOTE: a term must never outlive its renewals: whatever stops them ends the term.
+      lose(`renewals stopped: ${describeError(error)}`);
     } finally {
       clearTimeout(watchdog);
     }
@@ -165,7 +218,7 @@ export class LeaderElector {
       await withTimeout(this.lease.release(), this.timings.ttlMs, `releasing lease "${this.lease.name}"`);
     } catch (error) {
       this.logger.debug?.(
-        `Lease "${this.lease.name}" not released (it expires by itself): ${(error as Error).message}`,
+        `Lease "${this.lease.name}" not released (it expires by itself): ${describeError(error)}`,
       );
     }
   }

@@ -87,7 +87,7 @@ function fakeChangeStream(events: number) {
   };
 }
 
-function setup() {
+function setup(relayOptions = options) {
   let epoch = 0;
   const checkpoints = {
     findOneAndUpdate: jest.fn(async () => ({
@@ -105,8 +105,8 @@ function setup() {
   const { kafka, producers } = fakeKafka();
   const status = new ChangeStreamStatus();
   const relay = new StreamRelay({
-    stream: options.streams[0],
-    options,
+    stream: relayOptions.streams[0],
+    options: relayOptions,
     client: client as unknown as MongoClient,
     kafka,
     producerThread: null,
@@ -155,6 +155,26 @@ describe('StreamRelay', () => {
     await waitUntil(() => checkpoints.findOneAndUpdate.mock.calls.length >= 2);
     await waitUntil(() => producers.some((p) => p !== termProducer && p.sendBatch.mock.calls.length > 0));
     expect(producers.filter((p) => p.sendBatch.mock.calls.length > 0)).toHaveLength(2);
+  });
+
+  it('says it is restarting after a term failed on an error no policy covers, then campaigns again', async () => {
+    // A standby interval long enough to see the backoff (~0.5 s) by polling.
+    const { relay, checkpoints, status } = setup({
+      ...options,
+      lease: { ...options.lease, retryIntervalMs: 300 },
+    });
+    checkpoints.findOneAndUpdate.mockRejectedValueOnce(new TypeError('unexpected: boom'));
+    relay.start();
+    await waitUntil(() => status.role === 'restarting');
+    expect(status.restart).toEqual({
+      reason: expect.stringContaining('unexpected: boom'),
+      attempt: 1,
+      since: expect.any(Date),
+      retryAt: expect.any(Date),
+    });
+    expect(status.lastError?.message).toContain('unexpected: boom');
+    await waitUntil(() => status.role === 'leader' && status.eventsPublished === 1);
+    expect(status).toMatchObject({ restart: null, restarts: 1, stoppedReason: null });
   });
 });
 

@@ -56,7 +56,9 @@ export interface StreamRelayDeps {
  * already while standing by, unless that failed), then
  * read from the checkpoint (resumeAfter / startAfter), from a recorded operation time, or, on a
  * first start, from now (recorded at once, so a crash before the first event loses nothing).
- * History lost follows `onHistoryLost`; a rejected checkpoint steps down at once.
+ * History lost follows `onHistoryLost`; a rejected checkpoint steps down at once. Any other error
+ * ends the term: the stream is `restarting` (reason, attempt) until the elector, after a backoff,
+ * campaigns again. Only a stop by policy stays stopped.
  */
 export class StreamRelay {
   private readonly elector: LeaderElector;
@@ -89,6 +91,8 @@ export class StreamRelay {
         this.state.leaseValidUntil = null;
         if (this.state.role === 'leader') this.state.role = 'standby';
       },
+      onFailed: ({ reason, attempt, since, delayMs }) => this.restarting(reason, attempt, since, delayMs),
+      onResumed: () => Object.assign(this.state, { role: 'standby', restart: null }),
     });
   }
 
@@ -105,7 +109,18 @@ export class StreamRelay {
     this.session?.drain(this.deps.options.relay.shutdownTimeoutMs);
     await this.elector.stop();
     await this.producers.disposeSpare();
-    if (this.state.role !== 'stopped') this.state.role = 'standby';
+    if (this.state.role !== 'stopped') Object.assign(this.state, { role: 'standby', restart: null });
+  }
+
+  /** A term failed on an error no policy covers: say so until the elector campaigns again. */
+  private restarting(reason: string, attempt: number, since: Date, delayMs: number): void {
+    const now = new Date();
+    Object.assign(this.state, {
+      role: 'restarting',
+      restart: { reason, attempt, since, retryAt: new Date(now.getTime() + delayMs) },
+      restarts: this.state.restarts + 1,
+      lastError: { message: reason, at: now },
+    });
   }
 
   private async lead(elected: LeaderTerm): Promise<TermOutcome> {
@@ -137,6 +152,7 @@ export class StreamRelay {
         error instanceof KafkaRefusedError
       )
         return this.stopByPolicy(error.message);
+      // NOTE: not a policy's to stop for: the elector backs off and campaigns again (status: restarting).
       throw error;
     } finally {
       await release();

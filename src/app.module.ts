@@ -62,7 +62,7 @@ export class AppModule {
           useFactory: (connection: Connection) => changeStreamOptions(env, servers, connection),
         }),
         OrdersModule,
-        ObservabilityModule.forRoot(),
+        ObservabilityModule.forRoot(env.role),
       ],
       controllers: [InfoController],
       providers: [

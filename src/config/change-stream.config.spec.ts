@@ -50,6 +50,12 @@ describe('change-stream configuration of the service', () => {
     );
   });
 
+  it('passes RELAY_MAX_PUBLISH_STALL_MS as relay.maxPublishStallMs, and no relay options when unset', () => {
+    const env = parseEnvironment({ RELAY_MAX_PUBLISH_STALL_MS: '2000' });
+    expect(changeStreamOptions(env, servers(false), connection).relay).toEqual({ maxPublishStallMs: 2000 });
+    expect(changeStreamOptions(parseEnvironment({}), servers(false), connection).relay).toBeUndefined();
+  });
+
   it('shortens the consumer-group timings on the embedded Kafka or when asked', () => {
     const embedded = changeStreamOptions(parseEnvironment({}), servers(true), connection);
     expect(embedded.worker?.kafka).toEqual({

@@ -31,6 +31,7 @@ export function changeStreamOptions(
     lease: env.leaseTtlMs ? { ttlMs: env.leaseTtlMs } : {},
     streams: [{ ...ORDERS_STREAM }],
     ...(env.onHistoryLost ? { onHistoryLost: env.onHistoryLost } : {}),
+    ...(env.maxPublishStallMs ? { relay: { maxPublishStallMs: env.maxPublishStallMs } } : {}),
     worker: {
       groupId: 'orders-read-models',
       database: SHOP_DB,

@@ -41,6 +41,11 @@ describe('parseEnvironment', () => {
     expect(parseEnvironment({}).onHistoryLost).toBeUndefined();
   });
 
+  it('reads RELAY_MAX_PUBLISH_STALL_MS', () => {
+    expect(parseEnvironment({ RELAY_MAX_PUBLISH_STALL_MS: '1500' }).maxPublishStallMs).toBe(1500);
+    expect(parseEnvironment({})).not.toHaveProperty('maxPublishStallMs');
+  });
+
   it.each([
     [{ ON_HISTORY_LOST: 'skip' }, /ON_HISTORY_LOST must be one of fail \| resnapshot; got "skip"/],
     [{ APP_ROLE: 'leader' }, /APP_ROLE must be one of listener \| worker \| all; got "leader"/],
@@ -55,6 +60,10 @@ describe('parseEnvironment', () => {
     [{ LEASE_TTL_MS: '500' }, /LEASE_TTL_MS must be an integer from 1000 to 60000 \(ms\); got "500"/],
     [{ KAFKA_SESSION_TIMEOUT_MS: '6s' }, /KAFKA_SESSION_TIMEOUT_MS must be an integer from 6000 to 300000/],
     [{ WORKER_BATCH_SIZE: '0' }, /WORKER_BATCH_SIZE must be an integer from 1 to 10000; got "0"/],
+    [
+      { RELAY_MAX_PUBLISH_STALL_MS: '50' },
+      /RELAY_MAX_PUBLISH_STALL_MS must be an integer from 100 to 3600000 \(ms\); got "50"/,
+    ],
   ])('rejects %p with a message naming the variable', (env, message) => {
     expect(() => parseEnvironment(env)).toThrow(message);
   });

@@ -26,6 +26,8 @@ export interface ServiceEnvironment {
   workerBatchSize?: number;
   /** The relay's `onHistoryLost` (ON_HISTORY_LOST); undefined means the library default (`fail`). */
   onHistoryLost?: HistoryLostPolicy;
+  /** The relay's `relay.maxPublishStallMs` (RELAY_MAX_PUBLISH_STALL_MS); undefined means the library default (15 s). */
+  maxPublishStallMs?: number;
 }
 
 export class EnvironmentError extends Error {
@@ -104,6 +106,13 @@ export function parseEnvironment(env: NodeJS.ProcessEnv = process.env): ServiceE
     );
   }
   const onHistoryLost = historyLostPolicy(env.ON_HISTORY_LOST);
+  const stallText = env.RELAY_MAX_PUBLISH_STALL_MS?.trim();
+  const maxPublishStallMs = stallText ? Number(stallText) : undefined;
+  if (stallText && (!/^\d+$/.test(stallText) || maxPublishStallMs! < 100 || maxPublishStallMs! > 3_600_000)) {
+    throw new EnvironmentError(
+      `RELAY_MAX_PUBLISH_STALL_MS must be an integer from 100 to 3600000 (ms); got "${env.RELAY_MAX_PUBLISH_STALL_MS}"`,
+    );
+  }
   return {
     mongoUrl,
     kafkaBrokers,
@@ -114,6 +123,7 @@ export function parseEnvironment(env: NodeJS.ProcessEnv = process.env): ServiceE
     kafkaSessionTimeoutMs,
     workerBatchSize,
     ...(onHistoryLost ? { onHistoryLost } : {}),
+    ...(maxPublishStallMs ? { maxPublishStallMs } : {}),
   };
 }
 

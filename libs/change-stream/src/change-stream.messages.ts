@@ -83,7 +83,11 @@ export const MESSAGES = {
     'The checkpoint stays before the batch. Fix the cause (topic max.message.bytes, topic name, ACLs) and restart.',
   noOperationTime: () =>
     'MongoDB did not report an operationTime (change streams need a replica set or a sharded cluster)',
-  leaderWorkFailed: (lease: string, error: unknown) =>
-    `Lease "${lease}": leader work failed (${reason(error)}); stepped down, campaigning again`,
   leaseLost: (lease: string, why: string) => `Lease "${lease}" lost (${why}): stopped reading and publishing`,
+  campaignFailed: (lease: string, failure: { reason: string; attempt: number; delayMs: number }) =>
+    `Lease "${lease}": leader work or campaign failed (${failure.reason}); stepped down, campaigning again in ${failure.delayMs} ms (attempt ${failure.attempt})`,
+  consumerRestartIn: (restart: { reason: string; attempt: number }, delayMs: number) =>
+    `Kafka consumer down (${restart.reason}): new consumer in the same group in ${delayMs} ms (attempt ${restart.attempt})`,
+  consumerRestarted: (restart: { attempt: number; since: Date }) =>
+    `Kafka consumer back after ${Date.now() - restart.since.getTime()} ms (attempt ${restart.attempt}): resuming from the committed offsets`,
 } as const;

@@ -71,6 +71,16 @@ export const DEFAULTS = {
     /** Health DOWN when read events wait longer for their checkpoint (at least twice the checkpoint cycle). */
     maxCheckpointLagMs: 30_000,
   },
+  /** Thresholds of the health indicators (ChangeStreamHealthModule.forRoot). */
+  health: {
+    /** /health DOWN when a leader read nothing for longer (a getMore returns at least every relay.maxAwaitTimeMs). */
+    maxReadSilenceMs: 60_000,
+    /**
+     * Liveness DOWN when the event loop was blocked longer: 10x a long GC pause or a CPU-throttled
+     * slice, half the lease TTL (a loop stalled longer risks its renewals and the worker heartbeats).
+     */
+    maxEventLoopDelayMs: 5_000,
+  },
 } as const;
 
 /** What a stream's `operationTypes` may name: the server's types (resnapshot events come from the library only). */

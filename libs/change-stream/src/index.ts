@@ -31,7 +31,7 @@ export {
 
 // Listener state (health and metrics read it)
 export { ChangeStreamStatus } from './health/listener-status';
-export type { ListenerStatus, StreamStatus, StreamRole } from './health/listener-status';
+export type { ListenerStatus, StreamStatus, StreamRole, StreamRestart } from './health/listener-status';
 
 // Handlers
 export { ChangeHandler, ChangeBatchHandler } from './decorators/change-handler.decorator';
@@ -70,7 +70,15 @@ export {
   ChangeStreamHealthIndicator,
   CHANGE_STREAM_HEALTH_OPTIONS,
 } from './health/change-stream.health-indicator';
+export { EventLoopHealthIndicator } from './health/event-loop.health-indicator';
 export { assessHealth } from './health/change-stream-health';
+export type { RestartHealth } from './health/restart-health';
+export { assessReadiness } from './health/change-stream-readiness';
+export type {
+  ChangeStreamReadiness,
+  ReadinessNeed,
+  ReadinessOptions,
+} from './health/change-stream-readiness';
 export type {
   ChangeStreamHealth,
   ChangeStreamHealthOptions,

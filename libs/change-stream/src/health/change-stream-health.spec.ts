@@ -33,6 +33,8 @@ function report(
       sharedMessages: 0,
       sharedFallBacks: 0,
       deadLetters: [],
+      restart: null,
+      restarts: 0,
     },
     checkpoints: [
       {

@@ -1,17 +1,24 @@
 import type { ChangeStreamReport } from './change-stream.inspector';
 import { relayStall, stallProblems, type RelayStall, type RelayStallLimits } from './relay-stall';
+import { DEFAULTS } from '../change-stream.options';
 import { redactText } from '../utils/redact';
+import { restartHealth, restartProblem, type RestartHealth } from './restart-health';
 
 /** Thresholds of {@link assessHealth}. Every one is optional: unset means never DOWN for that reason. */
 export interface ChangeStreamHealthOptions {
   /**
    * A leader that has not read from its change stream for longer than this is DOWN (a getMore
    * returns at least every `relay.maxAwaitTimeMs`, even on an idle stream, so silence means stuck).
-   * Default: 60 000 ms.
+   * Default: `DEFAULTS.health.maxReadSilenceMs` (60 000 ms).
    */
   maxReadSilenceMs?: number;
   /** A leader whose checkpoint was not written for longer than this is DOWN. Default: unset. */
   maxCheckpointAgeMs?: number;
+  /**
+   * Liveness (`EventLoopHealthIndicator.isLive`) is DOWN once the event loop was blocked longer than
+   * this. Default: `DEFAULTS.health.maxEventLoopDelayMs` (5 000 ms).
+   */
+  maxEventLoopDelayMs?: number;
 }
 
 /** One stream of the health details (with what its relay waits on: see {@link RelayStall}). */
@@ -30,6 +37,8 @@ export interface StreamHealth extends RelayStall {
   inFlightEvents: number;
   stoppedReason: string | null;
   lastError: string | null;
+  /** While the stream is `restarting` after a failed term: why, which attempt, for how long. */
+  restart: RestartHealth | null;
 }
 
 /** The health verdict and the details the indicator reports. */
@@ -42,11 +51,17 @@ export interface ChangeStreamHealth {
   /** `leader` when this replica leads at least one stream, else `standby` (or `off`). */
   leadership: 'leader' | 'standby' | 'off';
   streams: StreamHealth[];
-  consumer: { state: string; groupId: string; topics: string[]; assignedPartitions: number } | null;
+  consumer: {
+    state: string;
+    groupId: string;
+    topics: string[];
+    assignedPartitions: number;
+    /** While `restarting` (kafkajs gave up on it): why, which attempt, for how long. */
+    restart: RestartHealth | null;
+  } | null;
   oplogWindowMs: number | null;
 }
 
-const DEFAULT_MAX_READ_SILENCE_MS = 60_000;
 const ago = (date: Date | null, now: number): number | null =>
   date ? Math.max(0, now - date.getTime()) : null;
 
@@ -56,13 +71,14 @@ const ago = (date: Date | null, now: number): number | null =>
  * `maxReadSilenceMs`, or checkpointed nothing for `maxCheckpointAgeMs`, or has waited on Kafka for
  * more than `maxPublishStallMs`, or has read events not checkpointed for more than
  * `maxCheckpointLagMs` (an idle leader waits on nothing: it stays UP); the consumer is draining or
- * stopped. A standby is UP: it is ready to take over.
+ * stopped; a stream or the consumer is `restarting` (it gave up on an error no policy covers and is
+ * being brought back with backoff). A standby is UP: it is ready to take over.
  */
 export function assessHealth(
   report: ChangeStreamReport,
   roles: { listener: boolean; consumer: boolean },
   {
-    maxReadSilenceMs = DEFAULT_MAX_READ_SILENCE_MS,
+    maxReadSilenceMs = DEFAULTS.health.maxReadSilenceMs,
     maxCheckpointAgeMs,
     ...limits
   }: ChangeStreamHealthOptions & RelayStallLimits = {},
@@ -84,8 +100,10 @@ export function assessHealth(
       // NOTE: reasons and errors come from drivers, which may quote a URI with its credentials.
       stoppedReason: s.stoppedReason && redactText(s.stoppedReason),
       lastError: s.lastError ? `${redactText(s.lastError.message)} (${s.lastError.at.toISOString()})` : null,
+      restart: restartHealth(s.restart, now),
     };
     if (health.stoppedReason) problems.push(`stream "${s.name}" stopped: ${health.stoppedReason}`);
+    if (s.restart) problems.push(restartProblem(`stream "${s.name}"`, s.restart, now));
     if (s.role === 'leader') {
       if (health.leaseValidForMs !== null && health.leaseValidForMs <= 0) {
         problems.push(`stream "${s.name}": leader with an expired lease`);
@@ -106,10 +124,12 @@ export function assessHealth(
     groupId: report.consumer.groupId,
     topics: report.consumer.topics,
     assignedPartitions: Object.values(report.consumer.assignment).reduce((n, parts) => n + parts.length, 0),
+    restart: restartHealth(report.consumer.restart, now),
   };
   if (consumer && (consumer.state === 'draining' || consumer.state === 'stopped')) {
     problems.push(`consumer ${consumer.state}`);
   }
+  if (report.consumer?.restart) problems.push(restartProblem('consumer', report.consumer.restart, now));
 
   const leadership = !roles.listener
     ? 'off'

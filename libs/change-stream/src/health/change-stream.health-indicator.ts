@@ -2,13 +2,18 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
 import { assessHealth, type ChangeStreamHealthOptions } from './change-stream-health';
 import { ChangeStreamInspector } from './change-stream.inspector';
+import { assessReadiness, type ReadinessOptions } from './change-stream-readiness';
 import { redactText } from '../utils/redact';
 
 /** Injection token of the {@link ChangeStreamHealthOptions} (optional). */
 export const CHANGE_STREAM_HEALTH_OPTIONS = Symbol('CHANGE_STREAM_HEALTH_OPTIONS');
 
 /**
- * A @nestjs/terminus indicator of this replica's change-stream roles: role, leader or standby,
+ * @nestjs/terminus indicators of this replica's change-stream roles. `isHealthy` is the full report
+ * for operators and alerts (DOWN means "page someone", not "restart me": point no liveness probe at
+ * it); `isReady` is readiness, from only the parts a replica's work needs.
+ *
+ * `isHealthy` reports role, leader or standby,
  * lease validity, lag, checkpoint age and consumer state per stream; DOWN after history was lost,
  * when the listener was stopped by its policy, when a leader is stuck (nothing read, a send waiting
  * longer than `relay.maxPublishStallMs`, read events not checkpointed for longer than
@@ -17,6 +22,8 @@ export const CHANGE_STREAM_HEALTH_OPTIONS = Symbol('CHANGE_STREAM_HEALTH_OPTIONS
  * @example
  * @Get('health') @HealthCheck()
  * check() { return this.health.check([() => this.changeStream.isHealthy()]); }
+ * @Get('health/ready') @HealthCheck()
+ * ready() { return this.health.check([() => this.changeStream.isReady('changeStream', { needs: ['consumer'] })]); }
  */
 @Injectable()
 export class ChangeStreamHealthIndicator {
@@ -45,5 +52,21 @@ export class ChangeStreamHealthIndicator {
     }
     const { up, ...details } = health;
     return up ? session.up(details) : session.down(details);
+  }
+
+  /**
+   * Readiness: DOWN only when a part this replica's work `needs` cannot do its share now (a stream
+   * stopped by policy or not started, for `listener`; a consumer not running in its group, for
+   * `consumer`). Never DOWN for a Kafka outage on the listener side, nor for lag: every replica
+   * would fail together. Reads no server (no I/O). Default `needs`: none, always UP.
+   */
+  isReady<const Key extends string = 'changeStream'>(
+    key: Key = 'changeStream' as Key,
+    { needs = [] }: ReadinessOptions = {},
+  ): HealthIndicatorResult<Key> {
+    const session = this.indicator.check(key);
+    const { listener, consumer } = this.inspector.options;
+    const { ready, ...details } = assessReadiness(this.inspector.statuses(), { listener, consumer }, needs);
+    return ready ? session.up(details) : session.down(details);
   }
 }

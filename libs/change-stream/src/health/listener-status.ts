@@ -2,8 +2,22 @@ import { Injectable } from '@nestjs/common';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 
-/** Where a stream's relay stands on this replica. */
-export type StreamRole = 'starting' | 'standby' | 'leader' | 'stopped';
+/**
+ * Where a stream's relay stands on this replica. `restarting`: a term failed on an error no policy
+ * covers (or the campaign met one); it campaigns again after a backoff (see `restart`).
+ */
+export type StreamRole = 'starting' | 'standby' | 'leader' | 'restarting' | 'stopped';
+
+/** Why a stream is `restarting`, since when, and when it campaigns again. */
+export interface StreamRestart {
+  reason: string;
+  /** Consecutive failures so far (1 for the first). */
+  attempt: number;
+  /** When the first of these consecutive failures happened. */
+  since: Date;
+  /** When the relay campaigns again. */
+  retryAt: Date;
+}
 
 /** The live state of one stream's relay on this replica (read by the health indicator and metrics). */
 export interface StreamStatus {
@@ -44,6 +58,10 @@ export interface StreamStatus {
   stoppedReason: string | null;
   /** The last error met (the relay retries it unless stoppedReason is set). */
   lastError: { message: string; at: Date } | null;
+  /** While `restarting`: why, since when, which attempt; null otherwise. */
+  restart: StreamRestart | null;
+  /** Terms (or campaign rounds) that failed on an error no policy covers, since start; each was followed by a new campaign. */
+  restarts: number;
 }
 
 /** A snapshot of this replica's listener role. */
@@ -116,5 +134,7 @@ export function newStreamStatus(name: string): StreamStatus {
     leaderTerms: 0,
     stoppedReason: null,
     lastError: null,
+    restart: null,
+    restarts: 0,
   };
 }

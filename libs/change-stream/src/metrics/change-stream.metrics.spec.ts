@@ -46,6 +46,8 @@ function setup(oplog: ChangeStreamReport['oplog'] = { first: new Date(AT.getTime
           { reason: 'undecodable', handler: '', count: 4 },
           { reason: 'handler-failed', handler: 'orders.read-models', count: 1 },
         ],
+        restart: null,
+        restarts: 3,
       },
       checkpoints: [
         {
@@ -91,6 +93,13 @@ describe('ChangeStreamMetrics', () => {
     expect(await value('change_stream_consumer_shared_fallbacks_total{group="g"}')).toBe(2);
   });
 
+  it('counts the consumers recreated after kafkajs gave up, and the relay terms that failed and campaigned again', async () => {
+    const { value, setStream } = setup();
+    expect(await value('change_stream_consumer_restarts_total{group="g"}')).toBe(3);
+    setStream({ restarts: 2 });
+    expect(await value('change_stream_relay_restarts_total{stream="shop.orders"}')).toBe(2);
+  });
+
   it('counts every dead letter the worker stored, by reason and handler, undecodable ones included', async () => {
     const { value } = setup();
     expect(await value('change_stream_dead_letters_total{reason="undecodable",handler=""}')).toBe(4);
@@ -126,6 +135,20 @@ describe('ChangeStreamMetrics', () => {
     expect(await value(series)).toBe(6);
     setStream({ role: 'standby', consecutivePublishFailures: 6 });
     expect(await value(series)).toBe(0);
+  });
+
+  it("reports how long a leader's send and its oldest unchecked event have waited (the /health stall figures), 0 when nothing waits", async () => {
+    const { value, setStream } = setup();
+    const stalled = 'change_stream_publish_stalled_seconds{stream="shop.orders"}';
+    const pending = 'change_stream_checkpoint_pending_seconds{stream="shop.orders"}';
+    expect([await value(stalled), await value(pending)]).toEqual([0, 0]);
+    setStream({
+      publishWaitingSince: new Date(AT.getTime() - 20_000),
+      checkpointPendingSince: new Date(AT.getTime() - 21_500),
+    });
+    expect([await value(stalled), await value(pending)]).toEqual([20, 21.5]);
+    setStream({ role: 'standby', publishWaitingSince: new Date(AT.getTime() - 20_000) });
+    expect([await value(stalled), await value(pending)]).toEqual([0, 0]);
   });
 
   it('says NaN, not 0, for an unreadable oplog', async () => {

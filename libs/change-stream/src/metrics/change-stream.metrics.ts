@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram, register as defaultRegistry, type Registry } from 'prom-client';
 import type { ChangeStreamReport } from '../health/change-stream.inspector';
 import { ChangeStreamInspector } from '../health/change-stream.inspector';
+import { relayStall } from '../health/relay-stall';
 import type { ConsumerStatus } from '../consumer/change-event.consumer';
 
 /** Options of ChangeStreamMetricsModule. */
@@ -123,6 +124,11 @@ export class ChangeStreamMetrics {
     );
     mirror('checkpoints_written_total', 'Checkpoints saved.', (s) => s.checkpointsWritten);
     mirror('leadership_changes_total', 'Leadership terms this replica started.', (s) => s.leaderTerms);
+    mirror(
+      'relay_restarts_total',
+      'Terms that failed on an error no policy covers; each backed off and campaigned again (/health: restarting).',
+      (s) => s.restarts,
+    );
 
     const gauge = (
       name: string,
@@ -167,6 +173,16 @@ export class ChangeStreamMetrics {
       'publish_consecutive_failures',
       'Failed Kafka sends (and producer connections) since Kafka last acknowledged one; 0 when not leading.',
       (s) => (s.role === 'leader' ? s.consecutivePublishFailures : 0),
+    );
+    perStream(
+      'publish_stalled_seconds',
+      "How long the leader's unacknowledged send (or producer connection) has waited for Kafka; 0 while nothing waits. /health is DOWN above relay.maxPublishStallMs.",
+      (s, r) => seconds(relayStall(s, r.at.getTime()).publishStalledMs ?? 0),
+    );
+    perStream(
+      'checkpoint_pending_seconds',
+      'How long the oldest event the leader read has waited for its checkpoint; 0 while the checkpoint covers all. /health is DOWN above relay.maxCheckpointLagMs.',
+      (s, r) => seconds(relayStall(s, r.at.getTime()).checkpointLagMs ?? 0),
     );
     perStream('stopped', '1 when a policy stopped the stream (history lost, rejected pipeline).', (s) =>
       s.stoppedReason ? 1 : 0,
@@ -240,6 +256,11 @@ export class ChangeStreamMetrics {
       'consumer_shared_fallbacks_total',
       'Shared transactions that failed for a reason no handler caused (write conflict, redelivery); their messages ran one transaction each.',
       (c) => c.sharedFallBacks,
+    );
+    consumerCounter(
+      'consumer_restarts_total',
+      'Kafka consumers recreated in the group after kafkajs gave up on one (CRASH without restart).',
+      (c) => c.restarts,
     );
     this.deadLetters = new Counter({
       name: `${p}dead_letters_total`,

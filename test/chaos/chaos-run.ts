@@ -32,7 +32,13 @@ import {
   type FaultRecord,
   type PlannedFault,
 } from './faults';
-import { describeProbes, LivenessProbe, ReplicaPool, type LivenessRestart } from './replica-pool';
+import {
+  describeProbes,
+  describeStall,
+  LivenessProbe,
+  ReplicaPool,
+  type LivenessRestart,
+} from './replica-pool';
 import { judge, type Verdict } from './verdict';
 import { ChaosWriter, type WriterCounts } from './workload';
 
@@ -345,7 +351,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       leaseTtlMs: options.leaseTtlMs,
       log,
     });
-    if (!verdict.clean) result.anomalies.push(verdict.why);
+    if (!verdict.clean) {
+      result.anomalies.push(verdict.why);
+      // What each replica's relay and worker reported when the read models stopped moving.
+      for (const line of describeStall(await pool.probe())) log(line);
+    }
     Object.assign(result, {
       verdict: verdict.verdict,
       lostEvents: verdict.verdict.lostEvents,

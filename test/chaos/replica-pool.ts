@@ -89,6 +89,15 @@ export function describeProbes(probes: Probe[]): string {
     .join(', ');
 }
 
+/** One line per replica with what its /health says of its relay and its worker (for stalls). */
+export function describeStall(probes: Probe[]): string[] {
+  return probes.map(({ replica, health }) => {
+    const cs = health?.details?.changeStream as Record<string, unknown> | undefined;
+    if (!cs) return `  ${replica.name}: no answer`;
+    return `  ${replica.name}: ${JSON.stringify({ streams: cs.streams, consumer: cs.consumer, problems: cs.problems }).slice(0, 1_500)}`;
+  });
+}
+
 /** A replica the liveness probe restarted, and why. */
 export interface LivenessRestart {
   replica: string;

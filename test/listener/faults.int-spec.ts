@@ -74,7 +74,12 @@ describe('listener: faults and policies', () => {
     await failPoint({ times: 2 }, { failCommands: ['getMore'], closeConnection: true });
     ground().mongo?.closeAllConnections();
     await insert(db, 50, 100);
-    await reader!.waitFor(() => allOf(reader!, 0, 100), 'all 100 inserts');
+    // NOTE: failed once in CI under load (30 s without the last 50); says where the relay stood if it happens again.
+    await reader!
+      .waitFor(() => allOf(reader!, 0, 100), 'all 100 inserts')
+      .catch((error: Error) => {
+        throw new Error(`${error.message}; stream status: ${JSON.stringify(stream())}`);
+      });
   });
 
   it('resumes after a resumable server error (primary stepped down)', async () => {

@@ -5,14 +5,13 @@
  * Redis come from KAFKA_BROKERS / REDIS_URL when set.
  */
 import type { INestApplication } from '@nestjs/common';
-import { MongoClient } from 'mongodb';
 import { createOrdersApp } from '../../src/bootstrap';
 import { parseEnvironment, type ServiceEnvironment } from '../../src/config/environment';
 import { ORDERS_TOPIC } from '../../src/config/change-stream.config';
 import { resolveServers, type ResolvedServers } from '../../src/config/servers';
 import { startMongoStandin, type MongoStandin } from '../standins/mongo/harness';
 import { waitFor } from '../support/wait';
-import { OrdersClient, OrderWorkload } from './orders-client';
+import { loseOrdersHistory } from './history-loss';
 
 interface HealthBody {
   status: string;
@@ -72,24 +71,15 @@ describe('GET /health (e2e)', () => {
     expect(up.code).toBe(200);
 
     // A checkpoint exists once an event was published; then the service stops.
-    await new OrderWorkload(new OrdersClient([url])).createOrder('health-1');
-    const client = await new MongoClient(mongo.url).connect();
-    try {
-      const checkpoints = client.db('nest_change_stream').collection('change_stream_checkpoints');
-      await waitFor(async () => (await checkpoints.findOne({ _id: 'shop.orders' as never }))?.resumeToken, {
-        what: 'a checkpoint with a resume token',
-      });
-      await app!.close();
-      app = undefined;
-      // Written while no listener runs, then gone from the oplog: the checkpoint cannot resume.
-      await client
-        .db('shop')
-        .collection('orders')
-        .insertOne({ customerId: 'health-1', status: 'created', items: [], total: 0 });
-    } finally {
-      await client.close();
-    }
-    mongo.truncateOplog();
+    await loseOrdersHistory(
+      mongo,
+      url,
+      async () => {
+        await app!.close();
+        app = undefined;
+      },
+      'health-1',
+    );
 
     url = await boot();
     const down = await waitFor(

@@ -7,14 +7,13 @@
  * older than the oldest entry then fails with ChangeStreamHistoryLost, 286).
  */
 import type { INestApplication } from '@nestjs/common';
-import { MongoClient } from 'mongodb';
 import { createOrdersApp } from '../../src/bootstrap';
 import { ORDERS_TOPIC } from '../../src/config/change-stream.config';
 import { parseEnvironment, type AppRole } from '../../src/config/environment';
 import { startMongoStandin, type MongoStandin } from '../standins/mongo/harness';
 import { useGround } from '../support/ground';
 import { waitFor } from '../support/wait';
-import { OrdersClient, OrderWorkload } from './orders-client';
+import { loseOrdersHistory } from './history-loss';
 
 interface Answer {
   code: number;
@@ -71,24 +70,15 @@ describe('probes of a replica stopped by the history-lost policy (e2e)', () => {
   async function loseHistory(): Promise<void> {
     const url = await boot('listener');
     await waitFor(async () => (await get(url, '/health')).body.details.changeStream, { what: 'health' });
-    await new OrderWorkload(new OrdersClient([url])).createOrder('probes-history');
-    const client = await new MongoClient(mongo.url).connect();
-    try {
-      const checkpoints = client.db('nest_change_stream').collection('change_stream_checkpoints');
-      await waitFor(async () => (await checkpoints.findOne({ _id: 'shop.orders' as never }))?.resumeToken, {
-        timeoutMs: 30_000,
-        what: 'a checkpoint with a resume token',
-      });
-      await app!.close();
-      app = undefined;
-      await client
-        .db('shop')
-        .collection('orders')
-        .insertOne({ customerId: 'probes-history', status: 'created', items: [], total: 0 });
-    } finally {
-      await client.close();
-    }
-    mongo.truncateOplog();
+    await loseOrdersHistory(
+      mongo,
+      url,
+      async () => {
+        await app!.close();
+        app = undefined;
+      },
+      'probes-history',
+    );
   }
 
   it('a listener replica stays live, is not ready, and /health names the reason', async () => {

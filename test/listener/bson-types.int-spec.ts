@@ -6,22 +6,9 @@
  * Relies on mongod keeping stored types (an int64 stays int64, a whole double stays double, regex
  * flags are kept verbatim), which the stand-in models (test/standins/mongo/bson-types.int-spec.ts).
  */
-import {
-  Binary,
-  BSONRegExp,
-  Code,
-  Decimal128,
-  Double,
-  Int32,
-  Long,
-  MaxKey,
-  MinKey,
-  ObjectId,
-  serialize,
-  Timestamp,
-  type Document,
-} from 'bson';
+import { Binary, serialize, type Document } from 'bson';
 import type { MongoClient } from 'mongodb';
+import { everyBsonType } from '../support/bson-types';
 import { uniqueName, useGround } from '../support/ground';
 import { waitFor } from '../support/wait';
 import {
@@ -33,30 +20,6 @@ import {
   type ListenerApp,
   type ReadMessage,
 } from './support';
-
-/** One document holding every BSON type the issue lists. */
-export function everyBsonType(): Document {
-  return {
-    _id: new ObjectId(),
-    int32: new Int32(7),
-    longSmall: Long.fromNumber(42),
-    longLarge: Long.fromString('9007199254740993'),
-    doubleWhole: new Double(1),
-    doubleFraction: new Double(2.5),
-    negativeZero: new Double(-0),
-    notANumber: new Double(NaN),
-    decimal: Decimal128.fromString('12.340'),
-    binary0: new Binary(Buffer.from('raw bytes'), 0),
-    binary4: new Binary(Buffer.from('0123456789abcdef'), 4),
-    before1970: new Date(-86_400_000 * 365),
-    timestamp: new Timestamp({ t: 1_700_000_000, i: 3 }),
-    regex: new BSONRegExp('^a.b$', 'imsxlu'),
-    min: new MinKey(),
-    max: new MaxKey(),
-    code: new Code('function () { return 1; }'),
-    nested: { ids: [new ObjectId(), { deeper: new ObjectId() }], n: new Int32(-3) },
-  };
-}
 
 /** The EJSON tag each field of everyBsonType() must carry in the raw Kafka value. */
 const EXPECTED_TAGS: Record<string, string> = {

@@ -7,49 +7,12 @@
  * Reads use the driver's type-preserving options (promoteValues: false, bsonRegExp: true), so
  * the client shows exactly what the server sent.
  */
-import {
-  Binary,
-  BSONRegExp,
-  Code,
-  Decimal128,
-  Double,
-  Int32,
-  Long,
-  MaxKey,
-  MinKey,
-  ObjectId,
-  serialize,
-  Timestamp,
-  type Document,
-} from 'bson';
+import { Double, Int32, Long, ObjectId, serialize, type Document } from 'bson';
 import type { ChangeStreamDocument } from 'mongodb';
+import { everyBsonType } from '../../support/bson-types';
 import { useStandin } from './use-standin';
 
 const EXACT = { promoteValues: false, promoteLongs: false, bsonRegExp: true } as const;
-
-function everyType(): Document {
-  return {
-    _id: new ObjectId(),
-    int32: new Int32(7),
-    longSmall: Long.fromNumber(42),
-    longLarge: Long.fromString('9007199254740993'),
-    doubleWhole: new Double(1),
-    doubleFraction: new Double(2.5),
-    negativeZero: new Double(-0),
-    notANumber: new Double(NaN),
-    decimal: Decimal128.fromString('12.340'),
-    binary0: new Binary(Buffer.from('raw'), 0),
-    binary4: new Binary(Buffer.from('0123456789abcdef'), 4),
-    before1970: new Date(-1_000_000),
-    timestamp: new Timestamp({ t: 9, i: 3 }),
-    regex: new BSONRegExp('^a.b$', 'imsxlu'),
-    regexJs: new BSONRegExp('x', 'im'),
-    min: new MinKey(),
-    max: new MaxKey(),
-    code: new Code('function () {}'),
-    nested: { ids: [new ObjectId(), { deeper: new ObjectId() }], long: Long.fromNumber(1) },
-  };
-}
 
 /** Same BSON bytes: same types (tags), same values, same field order. */
 const sameBson = (a: Document | null | undefined, b: Document) =>
@@ -60,7 +23,7 @@ describe('MongoDB stand-in: BSON types are kept as sent (as mongod)', () => {
 
   it('insert then find returns every type unchanged', async () => {
     const docs = standin.freshDb().collection<Document>('docs');
-    const doc = everyType();
+    const doc = everyBsonType();
     await docs.insertOne(doc);
     expect(sameBson(await docs.findOne({ _id: doc._id }, EXACT), doc)).toBe(true);
     // A filtered find (through the query engine) returns the stored types too.
@@ -96,7 +59,7 @@ describe('MongoDB stand-in: BSON types are kept as sent (as mongod)', () => {
     const docs = standin.freshDb().collection<Document>('docs');
     const stream = docs.watch<Document, ChangeStreamDocument>([], { ...EXACT, fullDocument: 'updateLookup' });
     await stream.tryNext();
-    const doc = everyType();
+    const doc = everyBsonType();
     await docs.insertOne(doc);
     await docs.updateOne({ _id: doc._id }, { $set: { longSmall: Long.fromNumber(43), w: new Double(4) } });
     const insert = (await stream.next()) as Document;

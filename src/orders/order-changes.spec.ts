@@ -50,6 +50,7 @@ describe('foldOrderChanges', () => {
         orders: '1',
         'byStatus.shipped': '1',
         totalSpent: '10.00',
+        eventsApplied: '3',
         'transitions.created_to_paid': '1',
         'transitions.paid_to_shipped': '1',
       },
@@ -72,8 +73,15 @@ describe('foldOrderChanges', () => {
       [brief, null, false],
     ]);
     expect(plain(changes.stats)).toEqual({
-      c1: { 'byStatus.created': '-1', 'byStatus.paid': '1', 'transitions.created_to_paid': '1' },
-      c2: { orders: '-1', 'byStatus.paid': '-1', totalSpent: '-7.50' },
+      c1: {
+        'byStatus.created': '-1',
+        'byStatus.paid': '1',
+        'transitions.created_to_paid': '1',
+        eventsApplied: '1',
+      },
+      c2: { orders: '-1', 'byStatus.paid': '-1', totalSpent: '-7.50', eventsApplied: '1' },
+      // NOTE: the order came and went within the batch: only the count of its two events remains.
+      c3: { eventsApplied: '2' },
     });
   });
 
@@ -120,6 +128,9 @@ describe('foldOrderChanges', () => {
           sums[field] = (sums[field] ?? 0) + (typeof n === 'number' ? n : Number(decimalToCents(n)));
         }
       }
+      const customer = (next ?? prev)!.customerId;
+      oneByOne[customer] ??= {};
+      oneByOne[customer].eventsApplied = (oneByOne[customer].eventsApplied ?? 0) + 1;
       state.set(orderKey(id), next);
     }
     const folded = foldOrderChanges(events, new Map());

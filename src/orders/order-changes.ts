@@ -84,6 +84,8 @@ export function foldOrderChanges(
         continue;
     }
     stats.add(before, after);
+    const customer = (after ?? before)?.customerId;
+    if (customer !== undefined) stats.applied(customer);
     views.set(key, {
       id,
       after,

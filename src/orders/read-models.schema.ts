@@ -44,7 +44,9 @@ export class OrderView {
 /**
  * `customer_stats`: per customer, kept with `$inc` only, so an event applied twice shows as a wrong
  * number. `orders` and `totalSpent` cover the customer's existing orders; `byStatus` counts them per
- * current status; `transitions` counts every status change (`<from>_to_<to>`) ever made.
+ * current status; `transitions` counts every status change (`<from>_to_<to>`) ever made;
+ * `eventsApplied` counts the change events applied to the customer's orders (the only counter an
+ * event applied twice in order changes: the others follow the order's state).
  */
 @Schema({ collection: 'customer_stats', versionKey: false })
 export class CustomerStats {

@@ -45,6 +45,14 @@ export class StatsDelta {
     }
   }
 
+  /**
+   * Counts one event applied to an order of `customer` (`eventsApplied`). Unlike the other counters
+   * it is not derived from the order's state, so an event applied twice, even in order, shows.
+   */
+  applied(customer: string): void {
+    this.count(customer, 'eventsApplied', 1);
+  }
+
   /** The non-zero `$inc` of each customer. */
   increments(): Map<string, StatsIncrement> {
     const result = new Map<string, StatsIncrement>();

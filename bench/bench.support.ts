@@ -1,34 +1,34 @@
 /**
  * Shared pieces of the benchmark parts (bench/report.ts runs them all):
  *
- * - the servers: the MongoDB stand-in in its own process (as a real mongod would be, so its work does
- *   not share the measuring process's event loop), one Apache Kafka broker started here
- *   (test/kafka-broker; so a part can kill and restart it) and a redis-server; or the servers named
- *   by MONGO_URL / KAFKA_BROKERS / REDIS_URL(S);
+ * - the servers, through the dev servers' bootstrapper (tools/dev-servers): the MongoDB stand-in in
+ *   its own process (as a real mongod would be, so its work does not share the measuring process's
+ *   event loop), one Apache Kafka broker started here (so a part can kill and restart it) and a
+ *   redis-server; or the servers named by MONGO_URL / KAFKA_BROKERS / REDIS_URL(S);
  * - replicas of the example orders service (test/support/replicas.ts) with the environment they need;
  * - a writer of orders at a fixed rate through the MongoDB driver;
  * - statistics, RSS reading and the figure types the report prints.
  *
  * Benchmarks print figures and assert nothing.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createWriteStream } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { transformFileSync } from '@swc/core';
-import { createInterface } from 'node:readline';
 import { Decimal128, MongoClient, ObjectId, type Collection } from 'mongodb';
 import { calculateObjectSize } from 'bson';
 import { Kafka, type Consumer } from 'kafkajs';
 import { ORDERS_TOPIC } from '../src/config/change-stream.config';
 import { SHOP_DB } from '../src/orders/order.schema';
-import { startKafka, type KafkaCluster } from '../test/kafka-broker/cluster';
+import type { KafkaCluster } from '../test/kafka-broker/cluster';
 import { kafkaJars } from '../test/kafka-broker/jars';
 import { TEST_CONSUMER_SETTINGS, TEST_KAFKA_SETTINGS } from '../test/kafka-broker/clients';
-import { startRedis, stopRedis, type RedisInstance } from '../test/support/redis';
 import { Replica, startReplica } from '../test/support/replicas';
-import { freePort } from '../test/support/ports';
+import { exitOnSignals, spawnChild, track } from '../tools/dev-servers/child-processes';
+import { startMongoProcess } from '../tools/dev-servers/mongo-process';
+import { freePort } from '../tools/dev-servers/ports';
+import { startDevServers } from '../tools/dev-servers/servers';
 import { waitFor } from '../test/support/wait';
 
 const ROOT = resolve(__dirname, '..');
@@ -60,12 +60,6 @@ export interface BenchServers {
   stop(): Promise<void>;
 }
 
-const envList = (value: string | undefined): string[] =>
-  (value ?? '')
-    .split(',')
-    .map((part) => part.trim())
-    .filter(Boolean);
-
 /** Which servers a run uses, for the report's conditions. */
 export function serverKinds(): { mongo: string; kafka: string; redis: string } {
   return {
@@ -82,99 +76,26 @@ export function serverKinds(): { mongo: string; kafka: string; redis: string } {
 
 /** Starts (or names) the servers of one part. `oplogMaxEntries` applies to the MongoDB stand-in. */
 export async function startServers(options: { oplogMaxEntries?: number } = {}): Promise<BenchServers> {
-  const stops: Array<() => Promise<void>> = [];
-  const stop = async () => {
-    for (const fn of stops.reverse()) await fn().catch(() => undefined);
-    stops.length = 0;
-  };
-  try {
-    let mongoUrl = process.env.MONGO_URL ?? '';
-    let mongoPid: number | undefined;
-    if (!mongoUrl) {
-      const args = options.oplogMaxEntries ? ['--oplog-max-entries', String(options.oplogMaxEntries)] : [];
-      const mongo = await startMongoProcess(args);
-      stops.push(mongo.stop);
-      mongoUrl = mongo.url;
-      mongoPid = mongo.pid;
-    }
-    let kafkaBrokers = envList(process.env.KAFKA_BROKERS);
-    let kafka: KafkaCluster | undefined;
-    if (kafkaBrokers.length === 0) {
-      kafka = await startKafka({ brokers: 1, topics: [ORDERS_TOPIC] });
-      stops.push(() => kafka!.stop());
-      kafkaBrokers = kafka.brokers;
-    }
-    let redisUrls = envList(process.env.REDIS_URLS || process.env.REDIS_URL);
-    if (redisUrls.length === 0) {
-      const redis: RedisInstance[] = await startRedis(1);
-      stops.push(() => stopRedis(redis));
-      redisUrls = redis.map((r) => r.url);
-    }
-    return {
-      mongoUrl,
-      kafkaBrokers,
-      redisUrls,
-      kafka,
-      mongoPid,
-      real: {
-        mongo: !!process.env.MONGO_URL,
-        kafka: !kafka,
-        redis: envList(process.env.REDIS_URLS || process.env.REDIS_URL).length > 0,
-      },
-      stop,
-    };
-  } catch (error) {
-    await stop();
-    throw error;
-  }
-}
-
-/** Every child this process started and has not stopped: killed when this process exits or is interrupted. */
-const children = new Set<ChildProcess>();
-let exitHook = false;
-export function track(child: ChildProcess): void {
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  if (exitHook) return;
-  exitHook = true;
-  process.once('exit', () => children.forEach((c) => c.kill('SIGKILL')));
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      children.forEach((c) => c.kill('SIGKILL'));
-      process.exit(130);
-    });
-  }
-}
-
-/**
- * The MongoDB stand-in in its own process (its CLI), as a real server would be. Resolves with its
- * URL and a stop function.
- */
-export async function startMongoProcess(
-  args: string[] = [],
-): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
-  const child = spawn(
-    process.execPath,
-    ['-r', '@swc-node/register', join(ROOT, 'test/standins/mongo/cli.ts'), ...args],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  track(child);
-  const exited = new Promise<void>((done) => child.once('exit', () => done()));
-  const url = await new Promise<string>((resolveUrl, reject) => {
-    createInterface({ input: child.stdout! }).once('line', resolveUrl);
-    child.once('exit', (code) =>
-      reject(new Error(`MongoDB stand-in exited (${code}) before printing its URL`)),
-    );
+  // NOTE: the stand-in in a process of its own, so its work does not share this process's event loop.
+  const servers = await startDevServers({
+    mongo: { process: true, oplogMaxEntries: options.oplogMaxEntries },
+    kafka: { topics: [ORDERS_TOPIC] },
+    redis: 1,
   });
   return {
-    url,
-    pid: child.pid!,
-    stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      await exited;
-    },
+    mongoUrl: servers.mongoUrl,
+    kafkaBrokers: servers.kafkaBrokers,
+    redisUrls: servers.redisUrls,
+    kafka: servers.kafka,
+    mongoPid: servers.mongoPid,
+    real: servers.real,
+    stop: () => servers.stop().catch(() => undefined),
   };
 }
+
+/** Every child this process started: killed when it exits or is interrupted (SIGINT / SIGTERM exit 130). */
+export { track, startMongoProcess };
+exitOnSignals();
 
 /** A temporary directory for the replicas' logs of one part. */
 export function logDir(part: string): string {
@@ -271,13 +192,12 @@ export async function startCompiledReplica(
   const main = compiledService();
   const port = await freePort();
   const log = createWriteStream(join(dir, `${name}.log`), { flags: 'a' });
-  const child = spawn(process.execPath, [main], {
+  const child = spawnChild(process.execPath, [main], {
     cwd: ROOT,
     // NOTE: the build lives outside the checkout; its packages are the checkout's.
     env: { APP_ROLE: 'all', ...env, PORT: String(port), NODE_PATH: join(ROOT, 'node_modules') },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  track(child);
   child.stdout!.pipe(log);
   child.stderr!.pipe(log);
   return new Replica(name, port, child);

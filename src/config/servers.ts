@@ -16,43 +16,26 @@ export interface ResolvedServers {
 
 /**
  * Uses the servers the environment names; starts embedded ones for those it does not (the MongoDB
- * wire stand-in, a real Apache Kafka broker, a redis-server process). They live under test/ and are
- * loaded only when needed: the library never depends on them.
+ * wire stand-in, a real Apache Kafka broker, a redis-server process) through the dev servers'
+ * bootstrapper (tools/dev-servers), loaded only when needed: the library never depends on it.
  */
 export async function resolveServers(
   env: ServiceEnvironment,
   topics: Array<{ name: string; partitions: number }> = [],
   logger = new Logger('Servers'),
 ): Promise<ResolvedServers> {
-  const stops: Array<() => Promise<void>> = [];
-  const stop = async () => {
-    for (const fn of stops.reverse()) await fn().catch(() => undefined);
-    stops.length = 0;
-  };
+  // NOTE: dev tooling, loaded only when a server is missing: the library never depends on it.
+  const { startDevServers } = await import('../../tools/dev-servers/servers');
+  const servers = await startDevServers({
+    mongo: {},
+    kafka: { brokers: 1, topics },
+    redis: 1,
+    named: { mongoUrl: env.mongoUrl, kafkaBrokers: env.kafkaBrokers, redisUrls: env.redisUrls },
+  });
+  const stop = () => servers.stop().catch(() => undefined);
   try {
-    let mongoUrl = env.mongoUrl;
-    if (!mongoUrl) {
-      const { startMongoStandin } = await import('../../test/standins/mongo/harness');
-      const mongo = await startMongoStandin();
-      stops.push(() => mongo.stop());
-      mongoUrl = mongo.url;
-    }
-    let kafkaBrokers = env.kafkaBrokers;
-    let kafkaVersion: string | undefined;
-    if (kafkaBrokers.length === 0) {
-      const { startKafka } = await import('../../test/kafka-broker/cluster');
-      const kafka = await startKafka({ brokers: 1, topics });
-      stops.push(() => kafka.stop());
-      kafkaBrokers = kafka.brokers;
-      kafkaVersion = kafka.version;
-    }
-    let redisUrls = env.redisUrls;
-    if (redisUrls.length === 0) {
-      const { startRedis, stopRedis } = await import('../../test/support/redis');
-      const redis = await startRedis(1);
-      stops.push(() => stopRedis(redis));
-      redisUrls = redis.map((instance) => instance.url);
-    }
+    const { mongoUrl, kafkaBrokers, redisUrls } = servers;
+    const kafkaVersion = servers.kafka?.version;
     const embedded = {
       mongo: !env.mongoUrl,
       kafka: env.kafkaBrokers.length === 0,

@@ -1,7 +1,8 @@
 /**
  * The one entry for integration tests: hands each test { mongoUrl, kafkaBrokers, redisUrls }.
  * From the environment when MONGO_URL / KAFKA_BROKERS / REDIS_URL(S) are set (real servers, e.g.
- * docker-compose), otherwise from servers it starts: the MongoDB wire stand-in, real Apache Kafka
+ * docker-compose), otherwise from servers it starts through the dev servers' bootstrapper
+ * (tools/dev-servers/servers.ts): the MongoDB wire stand-in, real Apache Kafka
  * (test/kafka-broker), and real redis-server processes. Everything it started is stopped by
  * `stop()`, which `useGround` calls in afterAll even when a test failed.
  *
@@ -11,9 +12,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
-import { startKafka, type KafkaCluster, type KafkaTopic } from '../kafka-broker/cluster';
-import { startMongoStandin, type MongoStandin } from '../standins/mongo/harness';
-import { startRedis, stopRedis, type RedisInstance } from './redis';
+import { envList, serversFromEnv, startDevServers } from '../../tools/dev-servers/servers';
+import type { KafkaCluster, KafkaTopic } from '../kafka-broker/cluster';
+import type { MongoStandin } from '../standins/mongo/harness';
+import type { RedisInstance } from './redis';
 
 export interface GroundOptions {
   /** Start (or use) MongoDB. Options apply to the stand-in only. Default: true. */
@@ -61,63 +63,29 @@ export function uniqueName(prefix: string): string {
   return `${prefix}_${randomBytes(4).toString('hex')}`;
 }
 
-const envList = (value: string | undefined): string[] =>
-  (value ?? '')
-    .split(',')
-    .map((part) => part.trim())
-    .filter(Boolean);
-
 /** Set by the jest run's global setup to the broker all test files share (see jest-kafka.ts). */
 export const SHARED_KAFKA_ENV = 'TEST_GROUND_KAFKA_BROKERS';
 
+/** The servers MONGO_URL / KAFKA_BROKERS / REDIS_URL(S) name. */
 export function groundFromEnv(env: NodeJS.ProcessEnv = process.env) {
-  return {
-    mongoUrl: env.MONGO_URL || undefined,
-    kafkaBrokers: envList(env.KAFKA_BROKERS),
-    redisUrls: envList(env.REDIS_URLS || env.REDIS_URL),
-  };
+  return serversFromEnv(env);
 }
 
 export async function startGround(options: GroundOptions = {}): Promise<Ground> {
   const env = groundFromEnv();
-  const stops: Array<() => Promise<void>> = [];
-  const stop = async () => {
-    const errors: unknown[] = [];
-    for (const fn of stops.reverse()) await fn().catch((error) => errors.push(error));
-    stops.length = 0;
-    if (errors.length) throw errors[0];
-  };
+  const kafkaOptions = typeof options.kafka === 'object' ? options.kafka : {};
+  const servers = await startDevServers({
+    mongo: options.mongo === false ? false : typeof options.mongo === 'object' ? options.mongo : {},
+    kafka: options.kafka === false ? false : kafkaOptions,
+    redis: options.redis ?? 0,
+    named: {
+      ...env,
+      // NOTE: without KAFKA_BROKERS, the broker this jest run started for every test file.
+      kafkaBrokers: env.kafkaBrokers.length ? env.kafkaBrokers : envList(process.env[SHARED_KAFKA_ENV]),
+    },
+  });
+  const { kafka, kafkaBrokers } = servers;
   try {
-    let mongo: MongoStandin | undefined;
-    let mongoUrl = env.mongoUrl ?? '';
-    if (options.mongo !== false && !env.mongoUrl) {
-      mongo = await startMongoStandin(typeof options.mongo === 'object' ? options.mongo : {});
-      stops.push(() => mongo!.stop());
-      mongoUrl = mongo.url;
-    }
-
-    const kafkaOptions = typeof options.kafka === 'object' ? options.kafka : {};
-    const dedicated = !!kafkaOptions.dedicated || (kafkaOptions.brokers ?? 1) > 1;
-    let kafka: KafkaCluster | undefined;
-    let kafkaBrokers = env.kafkaBrokers.length ? env.kafkaBrokers : envList(process.env[SHARED_KAFKA_ENV]);
-    if (options.kafka !== false && (dedicated || kafkaBrokers.length === 0)) {
-      kafka = await startKafka({
-        brokers: kafkaOptions.brokers ?? 1,
-        topics: kafkaOptions.topics,
-        config: kafkaOptions.config,
-      });
-      stops.push(() => kafka!.stop());
-      kafkaBrokers = kafka.brokers;
-    }
-
-    let redis: RedisInstance[] = [];
-    let redisUrls = env.redisUrls.slice(0, options.redis ?? 0);
-    if ((options.redis ?? 0) > 0 && env.redisUrls.length === 0) {
-      redis = await startRedis(options.redis);
-      stops.push(() => stopRedis(redis));
-      redisUrls = redis.map((instance) => instance.url);
-    }
-
     const createTopic = async (name: string, partitions: number) => {
       if (kafka) return kafka.createTopic({ name, partitions });
       const admin = new Kafka({ brokers: kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
@@ -134,24 +102,23 @@ export async function startGround(options: GroundOptions = {}): Promise<Ground> 
     if (!kafka && kafkaBrokers.length && kafkaOptions.topics?.length) {
       for (const topic of kafkaOptions.topics) await createTopic(topic.name, topic.partitions);
     }
-
     return {
-      mongoUrl,
+      mongoUrl: servers.mongoUrl,
       kafkaBrokers,
-      redisUrls,
-      mongo,
+      redisUrls: env.redisUrls.length ? env.redisUrls.slice(0, options.redis ?? 0) : servers.redisUrls,
+      mongo: servers.mongo,
       kafka,
-      redis,
+      redis: servers.redis,
       real: {
         mongo: !!env.mongoUrl,
         kafka: !kafka && env.kafkaBrokers.length > 0,
         redis: env.redisUrls.length > 0,
       },
       createTopic,
-      stop,
+      stop: servers.stop,
     };
   } catch (error) {
-    await stop().catch(() => undefined);
+    await servers.stop().catch(() => undefined);
     throw error;
   }
 }

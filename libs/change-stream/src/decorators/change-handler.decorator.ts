@@ -43,7 +43,7 @@ export interface ChangeHandlerMetadata extends ChangeHandlerOptions {
 /**
  * Marks a provider method as a handler of the change events of `collection`. The method receives
  * `(event: ChangeEvent<T>, ctx: ChangeContext)` on worker replicas (`consumer: true`). Several
- * handlers may watch one collection; one method may carry several @ChangeHandler decorators.
+ * handlers may watch one collection; one method may carry several `@ChangeHandler` decorators.
  *
  * @example
  * @Injectable()

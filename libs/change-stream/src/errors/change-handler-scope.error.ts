@@ -1,5 +1,5 @@
 /**
- * A @ChangeHandler sits on a provider that is not a singleton (request-scoped, transient, or
+ * A `@ChangeHandler` sits on a provider that is not a singleton (request-scoped, transient, or
  * depending on a request-scoped provider). Change events arrive outside any HTTP request, so there
  * is no request to build such a provider for.
  */

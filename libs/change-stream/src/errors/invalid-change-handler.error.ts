@@ -1,4 +1,4 @@
-/** A @ChangeHandler declaration cannot be used as written. Names the handler and what is wrong. */
+/** A `@ChangeHandler` declaration cannot be used as written. Names the handler and what is wrong. */
 export class InvalidChangeHandlerError extends Error {
   constructor(
     /** `<ClassName>.<methodName>` of the handler. */

@@ -14,6 +14,7 @@ import { validateHealthOptions } from './health-options';
  */
 @Module({})
 export class ChangeStreamHealthModule {
+  /** The health indicators, with these thresholds (every one has a default). */
   static forRoot(options: ChangeStreamHealthOptions = {}): DynamicModule {
     return {
       module: ChangeStreamHealthModule,

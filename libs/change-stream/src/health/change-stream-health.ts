@@ -21,7 +21,7 @@ export interface ChangeStreamHealthOptions {
   maxEventLoopDelayMs?: number;
 }
 
-/** One stream of the health details (with what its relay waits on: see {@link RelayStall}). */
+/** One stream of the health details (with what its relay waits on: see `RelayStall`). */
 export interface StreamHealth extends RelayStall {
   name: string;
   role: string;

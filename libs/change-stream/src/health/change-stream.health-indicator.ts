@@ -35,6 +35,7 @@ export class ChangeStreamHealthIndicator {
     private readonly options: ChangeStreamHealthOptions = {},
   ) {}
 
+  /** The full report of this replica's streams and workers under `key`: up, or down with the reasons. */
   async isHealthy<const Key extends string = 'changeStream'>(
     key: Key = 'changeStream' as Key,
   ): Promise<HealthIndicatorResult<Key>> {

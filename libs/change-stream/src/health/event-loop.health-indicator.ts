@@ -43,12 +43,14 @@ export class EventLoopHealthIndicator implements OnModuleInit, OnModuleDestroy {
     this.limitMs = delayLimit(options.maxEventLoopDelayMs);
   }
 
+  /** Starts measuring the event-loop delay. */
   onModuleInit(): void {
     this.histogram = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
     this.histogram.enable();
     this.rotation = setInterval(() => this.rotate(), WINDOW_MS).unref();
   }
 
+  /** Stops measuring. */
   onModuleDestroy(): void {
     clearInterval(this.rotation);
     this.histogram?.disable();

@@ -4,7 +4,7 @@ import { ChangeBatchContext, ChangeContext } from '../consumer/change-context';
 import { ChangeStreamMetrics } from './change-stream.metrics';
 
 /**
- * Records every @ChangeHandler and @ChangeBatchHandler invocation: duration and outcome. Dead letters
+ * Records every `@ChangeHandler` and `@ChangeBatchHandler` invocation: duration and outcome. Dead letters
  * are counted where they are stored (ChangeStreamMetrics.deadLetters), undecodable ones included.
  * Registered globally by ChangeStreamMetricsModule; anything that is not a change handler passes through.
  */

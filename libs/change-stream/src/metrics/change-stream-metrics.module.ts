@@ -15,6 +15,7 @@ import {
  */
 @Module({})
 export class ChangeStreamMetricsModule {
+  /** The metrics, registered in `options.registry` (default: prom-client's default registry). */
   static forRoot(options: ChangeStreamMetricsOptions = {}): DynamicModule {
     return {
       module: ChangeStreamMetricsModule,

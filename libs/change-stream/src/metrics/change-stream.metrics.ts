@@ -30,7 +30,7 @@ export class ChangeStreamMetrics {
   readonly registry: Registry;
   /** Handler invocations by outcome (`success` | `error`). */
   readonly handlerInvocations: Counter<'handler' | 'outcome'>;
-  /** Events passed to handler invocations by outcome: one per @ChangeHandler call, the array's length per @ChangeBatchHandler call. */
+  /** Events passed to handler invocations by outcome: one per `@ChangeHandler` call, the array's length per `@ChangeBatchHandler` call. */
   readonly handlerEvents: Counter<'handler' | 'outcome'>;
   readonly handlerDuration: Histogram<'handler'>;
   /**

@@ -78,6 +78,7 @@ function idOf(document: Document, what: string): unknown {
  * const gone = changeEvents.delete<Order>('orders', orderId);
  */
 export const changeEvents = {
+  /** An `insert` event of `fullDocument` (its `_id` is the document key). */
   insert<T extends Document>(
     collection: string,
     fullDocument: T,
@@ -92,6 +93,7 @@ export const changeEvents = {
     };
   },
 
+  /** An `update` event of the document with this `_id`. */
   update<T extends Document>(
     collection: string,
     id: DocumentId<T>,
@@ -115,6 +117,7 @@ export const changeEvents = {
     };
   },
 
+  /** A `replace` event of `fullDocument`. */
   replace<T extends Document>(
     collection: string,
     fullDocument: T,
@@ -131,6 +134,7 @@ export const changeEvents = {
     };
   },
 
+  /** A `delete` event of the document with this `_id` (no fullDocument). */
   delete<T extends Document>(
     collection: string,
     id: DocumentId<T>,
@@ -146,6 +150,7 @@ export const changeEvents = {
     };
   },
 
+  /** A `snapshot` event (a resnapshot run's copy of a document). */
   snapshot<T extends Document>(
     collection: string,
     fullDocument: T,
@@ -170,10 +175,12 @@ export const changeEvents = {
     return { ...marker(collections, options), operationType: 'snapshotEnd' };
   },
 
+  /** A `drop` event of the collection. */
   drop(collection: string, options: EventBuildOptions = {}): DropEvent {
     return { ...common(options), operationType: 'drop', ns: ns(collection, options) };
   },
 
+  /** A `rename` event of the collection to `to`. */
   rename(collection: string, to: string | ChangeNamespace, options: EventBuildOptions = {}): RenameEvent {
     const from = ns(collection, options);
     return {
@@ -184,10 +191,12 @@ export const changeEvents = {
     };
   },
 
+  /** A `dropDatabase` event. */
   dropDatabase(options: EventBuildOptions = {}): DropDatabaseEvent {
     return { ...common(options), operationType: 'dropDatabase', ns: { db: options.db ?? TEST_DATABASE } };
   },
 
+  /** An `invalidate` event. */
   invalidate(options: EventBuildOptions = {}): InvalidateEvent {
     return { ...common(options), operationType: 'invalidate' };
   },

@@ -38,6 +38,7 @@ export interface ChangeStreamTestingOptions {
  */
 @Module({})
 export class ChangeStreamTestingModule {
+  /** The testing kit: `ChangeStreamTester` and in-memory markers, for the handlers of the importing module. */
   static forRoot(options: ChangeStreamTestingOptions = {}): DynamicModule {
     const consumerOptions: ConsumerOptions = {
       consumer: true,

@@ -32,7 +32,7 @@ export interface DiscoveredChangeHandler {
   topic: string;
   operationTypes: ChangeOperationType[] | null;
   transaction: boolean;
-  /** A @ChangeBatchHandler (it receives arrays of events). */
+  /** A `@ChangeBatchHandler` (it receives arrays of events). */
   batch: boolean;
 }
 
@@ -107,7 +107,7 @@ export class ChangeStreamTester {
 
   /**
    * Delivers several events as consecutive messages of one partition, the way a worker fetches them:
-   * they share one transaction, and a @ChangeBatchHandler gets them in one call (a failing call
+   * they share one transaction, and a `@ChangeBatchHandler` gets them in one call (a failing call
    * retries them one by one). One report per event, in order, merged over the topics it goes to.
    */
   async dispatchBatch(

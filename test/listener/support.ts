@@ -150,6 +150,9 @@ export interface FixtureEnv {
   STREAM_DB: string;
   STREAM_COLLECTION: string;
   LEASE_TTL_MS?: string;
+  RELAY_DELIVERY?: 'exactly-once' | 'at-least-once';
+  CHECKPOINT_INTERVAL_MS?: string;
+  PRODUCER_THREAD?: 'true' | 'false';
 }
 
 /** A listener replica in a child process (for SIGKILL / SIGSTOP / SIGTERM tests). */

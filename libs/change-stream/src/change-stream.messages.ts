@@ -81,6 +81,20 @@ export const MESSAGES = {
   kafkaRefused: (stream: string, type: string, error: unknown, events: number) =>
     `Stream "${stream}" stopped: Kafka refused a batch of ${events} events with ${type} (${reason(error)}), which no retry can fix. ` +
     'The checkpoint stays before the batch. Fix the cause (topic max.message.bytes, topic name, ACLs) and restart.',
+  transactionSetup: (stream: string, fault: { type: string; stop: boolean; fix: string }, error: unknown) =>
+    `Stream "${stream}" (relay.delivery 'exactly-once'): Kafka refused its transactional producer with ${fault.type} ` +
+    `(${reason(error)}). Needed: ${fault.fix}. ` +
+    (fault.stop
+      ? 'Stopped; fix it and restart (the relay never falls back to at-least-once).'
+      : 'Campaigning again.'),
+  producerFenced: (stream: string, epoch: number, type: string) =>
+    `Stream "${stream}": the producer of epoch ${epoch} was fenced by Kafka (${type}): a newer leader took over; stopped publishing`,
+  checkpointTopicSetting: (topic: string, setting: string, value: string, wanted: string) =>
+    `Relay checkpoint topic "${topic}": ${setting} is ${value}, should be ${wanted} (exactly-once checkpoints ${
+      setting === 'cleanup.policy'
+        ? 'would pile up without compaction'
+        : 'would be lost with the only replica'
+    })`,
   noOperationTime: () =>
     'MongoDB did not report an operationTime (change streams need a replica set or a sharded cluster)',
   leaseLost: (lease: string, why: string) => `Lease "${lease}" lost (${why}): stopped reading and publishing`,

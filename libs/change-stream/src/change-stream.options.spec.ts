@@ -63,7 +63,20 @@ describe('resolveOptions', () => {
       'nest_change_stream.change_stream_checkpoints',
       'nest_change_stream.change_stream_leases',
       'nest_change_stream.change_stream_processed',
+      'nest_change_stream.change_stream_offsets',
     ]);
+  });
+
+  it("accepts worker.dedupe 'offsets' with an exactly-once relay, or with no relay in this module", () => {
+    const exactlyOnce = resolveOptions({
+      ...base(),
+      relay: { delivery: 'exactly-once' },
+      worker: { dedupe: 'offsets' },
+    });
+    expect(exactlyOnce.worker.dedupe).toBe('offsets');
+    const workerOnly = resolveOptions({ ...base(), listener: false, worker: { dedupe: 'offsets' } });
+    expect(workerOnly.worker.dedupe).toBe('offsets');
+    expect(resolveOptions(base()).worker.dedupe).toBe('markers');
   });
 
   it('chooses the Redis lease when Redis is configured, and derives renewal from the TTL', () => {
@@ -248,6 +261,18 @@ describe('resolveOptions', () => {
     ['an unknown top-level key', (o) => (o.listen = true), 'listen', /no such option/],
     ['a non-boolean role', (o) => (o.listener = 'yes'), 'listener', /true or false/],
     ['a bad worker option', (o) => (o.worker = { groupId: '' }), 'worker.groupId', /non-empty string/],
+    [
+      "worker.dedupe 'offsets' fed by this module's at-least-once relay",
+      (o) => (o.worker = { dedupe: 'offsets' }),
+      'worker.dedupe',
+      /needs relay.delivery 'exactly-once'.*got "offsets"/,
+    ],
+    [
+      "worker.dedupe 'offsets' with an explicit at-least-once relay",
+      (o) => ((o.worker = { dedupe: 'offsets' }), (o.relay = { delivery: 'at-least-once' })),
+      'worker.dedupe',
+      /while relay.delivery is 'at-least-once'/,
+    ],
   ])('rejects %s, naming the option', (_, patch, option, expected) => {
     const error = invalid(patch);
     expect(error.option).toBe(option);

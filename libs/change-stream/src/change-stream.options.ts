@@ -14,7 +14,7 @@ import {
   exactlyOne,
   section,
 } from './utils/option-validators';
-import { defaultTopic, relayDeadLetterTopic, TOPIC_NAME } from './events/topic-naming';
+import { defaultTopic, relayCheckpointTopic, relayDeadLetterTopic, TOPIC_NAME } from './events/topic-naming';
 import type {
   StreamOperationType,
   ChangeStreamModuleOptions,
@@ -25,7 +25,7 @@ import type {
   ResolvedStream,
   StreamOptions,
 } from './interfaces/change-stream-options.interface';
-import { validateWorkerOptions } from './interfaces/worker-options.interface';
+import { validateWorkerOptions, type ResolvedWorkerOptions } from './interfaces/worker-options.interface';
 
 /**
  * Every default of the module, in one place. Lease renewal and safety margin are derived from the
@@ -49,6 +49,8 @@ export const DEFAULTS = {
     checkpoints: 'change_stream_checkpoints',
     leases: 'change_stream_leases',
     processed: 'change_stream_processed',
+    /** The applied offsets of `worker.dedupe: 'offsets'`: one document per (group, topic, partition). */
+    offsets: 'change_stream_offsets',
   },
   relay: {
     batchSize: 500,
@@ -70,6 +72,15 @@ export const DEFAULTS = {
     maxPublishStallMs: 15_000,
     /** Health DOWN when read events wait longer for their checkpoint (at least twice the checkpoint cycle). */
     maxCheckpointLagMs: 30_000,
+    /**
+     * 'at-least-once': works on every Kafka (no transactions needed), adds no commit latency for
+     * read-committed consumers, and the library's workers apply effects once through markers anyway.
+     */
+    delivery: 'at-least-once',
+    /** kafkajs' default; must not exceed the brokers' transaction.max.timeout.ms (15 min by default). */
+    transactionTimeoutMs: 60_000,
+    /** null: `<kafka.topicPrefix>-relay.checkpoints` (see relayCheckpointTopic). */
+    checkpointTopic: null,
   },
   /** Thresholds of the health indicators (ChangeStreamHealthModule.forRoot). */
   health: {
@@ -351,7 +362,36 @@ function resolveRelay(value: unknown, topicPrefix: string): ResolvedChangeStream
       relay.deadLetterTopic === undefined || relay.deadLetterTopic === null
         ? relayDeadLetterTopic(topicPrefix)
         : topicName(relay.deadLetterTopic as string, 'relay.deadLetterTopic'),
+    ...resolveDelivery(relay, topicPrefix),
     ...resolveStallLimits(relay),
+  };
+}
+
+/** How the relay delivers to Kafka (exactly-once: transactions with a checkpoint topic). */
+function resolveDelivery(
+  relay: Record<string, unknown>,
+  topicPrefix: string,
+): Pick<ResolvedChangeStreamOptions['relay'], 'delivery' | 'transactionTimeoutMs' | 'checkpointTopic'> {
+  const d = DEFAULTS.relay;
+  return {
+    delivery: optionalOneOf(
+      relay.delivery,
+      'relay.delivery',
+      ['at-least-once', 'exactly-once'] as const,
+      d.delivery,
+    ),
+    // NOTE: Kafka refuses a timeout above transaction.max.timeout.ms (INVALID_TRANSACTION_TIMEOUT at the first InitProducerId).
+    transactionTimeoutMs: optionalInt(
+      relay.transactionTimeoutMs,
+      'relay.transactionTimeoutMs',
+      1_000,
+      3_600_000,
+      d.transactionTimeoutMs,
+    ),
+    checkpointTopic:
+      relay.checkpointTopic === undefined || relay.checkpointTopic === null
+        ? relayCheckpointTopic(topicPrefix)
+        : topicName(relay.checkpointTopic as string, 'relay.checkpointTopic'),
   };
 }
 
@@ -405,6 +445,10 @@ function resolveStorage(value: unknown): Required<ResolvedChangeStreamOptions['s
       storage.processed === undefined
         ? d.processed
         : name(storage.processed, 'storage.processed', 'a collection name'),
+    offsets:
+      storage.offsets === undefined
+        ? d.offsets
+        : name(storage.offsets, 'storage.offsets', 'a collection name'),
   };
 }
 
@@ -575,7 +619,9 @@ export function resolveOptions(raw: ChangeStreamModuleOptions): ResolvedChangeSt
         );
   const excludeNamespaces = [
     ...userExcluded,
-    ...[storage.checkpoints, storage.leases, storage.processed].map((coll) => `${storage.database}.${coll}`),
+    ...[storage.checkpoints, storage.leases, storage.processed, storage.offsets].map(
+      (coll) => `${storage.database}.${coll}`,
+    ),
   ];
 
   if (options.streams !== undefined && !Array.isArray(options.streams))
@@ -600,6 +646,7 @@ export function resolveOptions(raw: ChangeStreamModuleOptions): ResolvedChangeSt
       );
     seen.set(stream.name, i);
   });
+  const relay = resolveRelay(options.relay, kafka.topicPrefix);
 
   return {
     listener,
@@ -617,9 +664,28 @@ export function resolveOptions(raw: ChangeStreamModuleOptions): ResolvedChangeSt
     ),
     excludeNamespaces,
     storage,
-    relay: resolveRelay(options.relay, kafka.topicPrefix),
-    worker: validateWorkerOptions(options.worker, 'worker'),
+    relay,
+    worker: checkDedupe(validateWorkerOptions(options.worker, 'worker'), listener, relay),
   };
+}
+
+/**
+ * `worker.dedupe: 'offsets'` skips redeliveries of one offset only: a relay of this module that may
+ * publish an event twice (at-least-once) would have both copies applied. Refused at start-up.
+ */
+function checkDedupe(
+  worker: ResolvedWorkerOptions,
+  listener: boolean,
+  relay: Pick<ResolvedChangeStreamOptions['relay'], 'delivery'>,
+): ResolvedWorkerOptions {
+  if (worker.dedupe === 'offsets' && listener && relay.delivery !== 'exactly-once') {
+    throw new InvalidOptionsError(
+      'worker.dedupe',
+      `'markers' while relay.delivery is '${relay.delivery}' ('offsets' needs relay.delivery 'exactly-once': an at-least-once relay republishes events at new offsets after a failover, and offsets mode would apply both copies)`,
+      worker.dedupe,
+    );
+  }
+  return worker;
 }
 
 /**

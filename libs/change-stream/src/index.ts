@@ -21,7 +21,7 @@ export type {
   ResolvedChangeStreamOptions,
   ResolvedStream,
 } from './interfaces/change-stream-options.interface';
-export type { WorkerOptions, RetryPolicy } from './interfaces/worker-options.interface';
+export type { WorkerOptions, RetryPolicy, DedupeMode } from './interfaces/worker-options.interface';
 export { WORKER_DEFAULTS } from './interfaces/worker-options.interface';
 export {
   CHANGE_STREAM_KAFKA,
@@ -57,6 +57,7 @@ export type { RedriveOptions, RedriveReport } from './consumer/dead-letter.redri
 // Errors
 export { InvalidOptionsError } from './errors/invalid-options.error';
 export { FencedOutError } from './errors/fenced-out.error';
+export { ProducerFencedError } from './errors/producer-fenced.error';
 export { HistoryLostError } from './errors/history-lost.error';
 export { LeaseLostError } from './errors/lease-lost.error';
 export { StreamRejectedError } from './errors/stream-rejected.error';

@@ -22,6 +22,24 @@ export function relayDeadLetterTopic(prefix: string): string {
   return `${prefix}-relay.dlq`;
 }
 
+/**
+ * The exactly-once relay's checkpoint topic (`relay.delivery: 'exactly-once'`): `<prefix>-relay.checkpoints`,
+ * compacted, keyed by stream; "-" after the prefix for the same reason as {@link relayDeadLetterTopic}.
+ */
+export function relayCheckpointTopic(prefix: string): string {
+  return `${prefix}-relay.checkpoints`;
+}
+
+/**
+ * The exactly-once relay's Kafka `transactional.id` of a stream: `<prefix>-relay.<stream>`. The same
+ * on every replica, so a new leader's InitProducerId fences the old one; the topic prefix (not the
+ * client id) keeps two deployments that share a cluster and a stream name apart, as it does for the
+ * checkpoint topic.
+ */
+export function relayTransactionalId(prefix: string, stream: string): string {
+  return `${prefix}-relay.${stream}`;
+}
+
 /** Why `topic` is not a valid Kafka topic name, or null when it is. */
 export function invalidTopicReason(topic: string): string | null {
   return TOPIC_NAME.test(topic)

@@ -62,6 +62,10 @@ export interface StreamStatus {
   restart: StreamRestart | null;
   /** Terms (or campaign rounds) that failed on an error no policy covers, since start; each was followed by a new campaign. */
   restarts: number;
+  /** relay.delivery of this stream. */
+  delivery: 'at-least-once' | 'exactly-once';
+  /** Exactly-once: when the last Kafka transaction (events and checkpoint record) committed; null before the first. */
+  lastTransactionAt: Date | null;
 }
 
 /** A snapshot of this replica's listener role. */
@@ -136,5 +140,7 @@ export function newStreamStatus(name: string): StreamStatus {
     lastError: null,
     restart: null,
     restarts: 0,
+    delivery: 'at-least-once',
+    lastTransactionAt: null,
   };
 }

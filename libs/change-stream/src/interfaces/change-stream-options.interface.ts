@@ -151,6 +151,8 @@ export interface StorageOptions {
   leases?: string;
   /** Default: `'change_stream_processed'`. */
   processed?: string;
+  /** The applied offsets of `worker.dedupe: 'offsets'`. Default: `'change_stream_offsets'`. */
+  offsets?: string;
 }
 
 /** Relay tuning: batching, backpressure, checkpoints and retries. */
@@ -198,6 +200,25 @@ export interface RelayOptions {
   onUnpublishable?: 'fail' | 'deadLetter';
   /** Topic of the relay's dead-letter records. Default: `<kafka.topicPrefix>-relay.dlq`. */
   deadLetterTopic?: string | null;
+  /**
+   * `'at-least-once'` (default): idempotent sends; after a failover the new leader may republish
+   * events the old one had not checkpointed (the library's workers apply them once through markers).
+   * `'exactly-once'`: each batch is one Kafka transaction holding its events and the stream's
+   * checkpoint record (in `checkpointTopic`); a new leader's InitProducerId fences the old producer,
+   * and it resumes from the checkpoint committed with the events. Read-committed consumers see each
+   * event once. Needs brokers with transactions (transaction.state.log.replication.factor <= brokers)
+   * and, with ACLs, WRITE and DESCRIBE on TransactionalId `<kafka.topicPrefix>-relay.<stream>`.
+   */
+  delivery?: 'at-least-once' | 'exactly-once';
+  /**
+   * Kafka's transaction timeout in exactly-once mode: an open transaction of a leader that died is
+   * aborted by the broker after it (or at once by the next leader's InitProducerId); until then
+   * read-committed consumers of its partitions wait. At most the brokers'
+   * `transaction.max.timeout.ms`. Default: 60 000 ms.
+   */
+  transactionTimeoutMs?: number;
+  /** Compacted topic of the exactly-once checkpoints, keyed by stream. Default: `<kafka.topicPrefix>-relay.checkpoints`. */
+  checkpointTopic?: string | null;
 }
 
 /**
@@ -277,9 +298,10 @@ export interface ResolvedChangeStreamOptions {
   /** Namespaces never relayed: the user's exclusions plus the library's own collections. */
   excludeNamespaces: string[];
   storage: Required<StorageOptions>;
-  relay: Required<Omit<RelayOptions, 'backoff' | 'deadLetterTopic'>> & {
+  relay: Required<Omit<RelayOptions, 'backoff' | 'deadLetterTopic' | 'checkpointTopic'>> & {
     backoff: { initialMs: number; maxMs: number };
     deadLetterTopic: string;
+    checkpointTopic: string;
   };
   worker: ResolvedWorkerOptions;
 }

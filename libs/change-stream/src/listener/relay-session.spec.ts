@@ -13,6 +13,7 @@ const silent: LoggerService = { log: () => undefined, warn: () => undefined, err
 const relay = {
   ...DEFAULTS.relay,
   deadLetterTopic: 'cdc-relay.dlq',
+  checkpointTopic: 'cdc-relay.checkpoints',
   batchSize: 2,
   maxInFlightEvents: 4,
   checkpointIntervalMs: 0,

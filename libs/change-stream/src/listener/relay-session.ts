@@ -10,6 +10,7 @@ import type { BatchLimits } from '../publisher/kafka-limits';
 import type { PackedBatch } from '../publisher/outgoing-message';
 import { backoffDelay, sleep } from '../utils/timers';
 import type { CheckpointStore, StreamPosition } from './checkpoint.store';
+import type { ExactlyOnceRelay } from './exactly-once';
 import { InFlightBuffer, type RelayItem } from './in-flight-buffer';
 import { RelayProgress } from './relay-progress';
 
@@ -34,6 +35,8 @@ export interface SessionContext {
    * margin) has passed, even if the lease watchdog has not run yet (a process resumed after a pause).
    */
   stillLeader(): boolean;
+  /** Exactly-once delivery: each batch is one transaction with the stream's checkpoint record. */
+  exactlyOnce?: ExactlyOnceRelay | null;
 }
 
 /**
@@ -56,6 +59,8 @@ export class RelaySession {
   private readonly sending = new AbortController();
   private saved: StreamPosition;
   private acked: StreamPosition;
+  /** Exactly-once: the position the checkpoint topic holds (committed with the last transaction). */
+  private committed: StreamPosition;
   private lastSaveAt = 0;
   private drainTimer?: NodeJS.Timeout;
   private finished = false;
@@ -75,7 +80,7 @@ export class RelaySession {
         this.progress.report(this.buffer.oldestReadAt);
       },
     );
-    this.saved = this.acked = start;
+    this.saved = this.acked = this.committed = start;
   }
 
   /** The position after the last item Kafka acknowledged. */
@@ -141,7 +146,8 @@ export class RelaySession {
         continue;
       }
       const messages = packedBatch(batch);
-      if (!(await this.publish(messages))) break;
+      const end = batch[batch.length - 1].position;
+      if (!(await this.publish(messages, messages.count ? end : null))) break;
       this.progress.acknowledged(this.buffer.oldestReadAt);
       this.buffer.ack(batch.length);
       this.acked = batch[batch.length - 1].position;
@@ -156,18 +162,32 @@ export class RelaySession {
     if (!this.term.aborted && this.ctx.stillLeader()) await this.checkpoint(true);
   }
 
-  /** Sends until acknowledged (true) or the session stops sending (false). Never waits on a send once the term is lost. */
-  private async publish(messages: PackedBatch): Promise<boolean> {
+  /**
+   * Sends until acknowledged (true) or the session stops sending (false). Never waits on a send once
+   * the term is lost. Exactly-once: `end` (the position after the batch) goes with it as the
+   * checkpoint record of its transaction; a retry first fences and reads the topic, and a transaction
+   * that committed after all is not sent again.
+   */
+  private async publish(messages: PackedBatch, end: StreamPosition | null): Promise<boolean> {
     const signal = this.sending.signal;
+    const eo = this.ctx.exactlyOnce;
+    const record = eo && end ? eo.record(this.ctx.epoch, end) : undefined;
     for (let attempt = 0; !signal.aborted; attempt++) {
       // NOTE: before every attempt, retries included: a backoff may end after the lease validity.
       if (!this.stillLeading()) return false;
       if (messages.count) this.progress.sendStarted();
       try {
-        if (messages.count) await abortable(this.ctx.publisher.send(messages), signal);
-        return !signal.aborted;
+        if (
+          record &&
+          attempt > 0 &&
+          (await eo!.committed(this.ctx.publisher, record, this.ctx.epoch, signal))
+        )
+          return this.transactionCommitted(end!);
+        if (messages.count || record) await abortable(this.ctx.publisher.send(messages, record), signal);
+        return !signal.aborted && (!record || this.transactionCommitted(end!));
       } catch (error) {
         if (signal.aborted) return false;
+        eo?.classify(error, this.ctx.epoch);
         const delay = backoffDelay(attempt, this.ctx.relay.backoff);
         this.ctx.status.lastError = { message: (error as Error).message, at: new Date() };
         this.ctx.status.publishFailures++;
@@ -185,6 +205,12 @@ export class RelaySession {
     return false;
   }
 
+  private transactionCommitted(position: StreamPosition): true {
+    this.committed = position;
+    this.ctx.status.lastTransactionAt = new Date();
+    return true;
+  }
+
   /** False (and everything stops) once the term's validity, minus the safety margin, has passed. */
   private stillLeading(): boolean {
     if (this.ctx.stillLeader()) return true;
@@ -198,6 +224,12 @@ export class RelaySession {
     if (this.acked === this.saved) return;
     if (!force && Date.now() - this.lastSaveAt < this.ctx.relay.checkpointIntervalMs) return;
     const position = this.acked;
+    // NOTE: exactly-once: positions that carried no event (idle getMores) reach the topic in a
+    // transaction of their own, at most once per interval, so a takeover never resumes from a token
+    // older than the mirror's (it could fall out of the oplog).
+    if (this.ctx.exactlyOnce && position !== this.committed) {
+      if (!(await this.publish({ count: 0, parts: [] }, position))) return;
+    }
     try {
       await this.ctx.checkpoints.save(this.ctx.epoch, position);
     } catch (error) {

@@ -30,6 +30,7 @@ describe('buildPipeline', () => {
             { 'ns.db': 'nest_change_stream', 'ns.coll': 'change_stream_checkpoints' },
             { 'ns.db': 'nest_change_stream', 'ns.coll': 'change_stream_leases' },
             { 'ns.db': 'nest_change_stream', 'ns.coll': 'change_stream_processed' },
+            { 'ns.db': 'nest_change_stream', 'ns.coll': 'change_stream_offsets' },
           ],
         },
       },

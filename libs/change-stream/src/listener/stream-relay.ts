@@ -30,6 +30,7 @@ import {
   type CheckpointDocument,
   type StreamPosition,
 } from './checkpoint.store';
+import { ExactlyOnceRelay } from './exactly-once';
 import { RelaySession, type RelaySource } from './relay-session';
 import { currentOperationTime, newSnapshot, SnapshotSource } from './snapshot.source';
 import { TermProducers } from './term-producers';
@@ -69,6 +70,8 @@ export class StreamRelay {
   /** The largest batch Kafka takes, read at the start of each term's relay. */
   private limits: BatchLimits = { maxBatchBytes: KAFKA_DEFAULT_MAX_MESSAGE_BYTES - BATCH_OVERHEAD_BYTES };
   private readonly producers: TermProducers;
+  /** relay.delivery 'exactly-once': transactions, the checkpoint topic and its reader; else null. */
+  private readonly exactlyOnce: ExactlyOnceRelay | null;
 
   constructor(private readonly deps: StreamRelayDeps) {
     const { options, stream, status, logger, lease } = deps;
@@ -77,7 +80,19 @@ export class StreamRelay {
       .db(options.storage.database)
       .collection<CheckpointDocument>(options.storage.checkpoints);
     this.checkpoints = new CheckpointStore(collection, stream.name, status.instanceId);
-    this.producers = new TermProducers(deps, this.state, this.stopping.signal);
+    this.state.delivery = options.relay.delivery;
+    this.exactlyOnce =
+      options.relay.delivery === 'exactly-once'
+        ? new ExactlyOnceRelay(stream.name, options, deps.kafka, logger, () => [
+            ...(stream.collections ?? []).map((coll) => stream.topicOf(coll)),
+            ...stream.databaseTopics,
+          ])
+        : null;
+    this.producers = new TermProducers(
+      { ...deps, transactional: this.exactlyOnce?.transactional },
+      this.state,
+      this.stopping.signal,
+    );
     this.elector = new LeaderElector(lease, options.lease, logger, {
       onLeader: (validUntil) => Object.assign(this.state, { role: 'leader', leaseValidUntil: validUntil }),
       onRenewed: (validUntil) => (this.state.leaseValidUntil = validUntil),
@@ -100,6 +115,7 @@ export class StreamRelay {
   start(): void {
     this.state.role = 'standby';
     this.producers.prepareSpare();
+    this.exactlyOnce?.prepare();
     this.elector.start((term) => this.lead(term));
   }
 
@@ -109,6 +125,7 @@ export class StreamRelay {
     this.session?.drain(this.deps.options.relay.shutdownTimeoutMs);
     await this.elector.stop();
     await this.producers.disposeSpare();
+    await this.exactlyOnce?.stop();
     if (this.state.role !== 'stopped') Object.assign(this.state, { role: 'standby', restart: null });
   }
 
@@ -137,8 +154,10 @@ export class StreamRelay {
     try {
       // NOTE: the start is fixed (and saved on a first start) before connecting to Kafka: "from now"
       // means from the moment this replica won, however long the producer takes to connect.
-      const position = await this.startingPosition(epoch, saved);
+      let position = await this.startingPosition(epoch, saved);
       if (!(await this.producers.connect(publisher, term.signal))) return this.outcome();
+      if (this.exactlyOnce)
+        position = await this.takeOver(this.exactlyOnce, publisher, epoch, term, position);
       this.deps.logger.log(MESSAGES.becameLeader(this.deps.stream.name, epoch, position));
       return await this.relay(term, epoch, publisher, position);
     } catch (error) {
@@ -152,6 +171,8 @@ export class StreamRelay {
         error instanceof KafkaRefusedError
       )
         return this.stopByPolicy(error.message);
+      // NOTE: a takeover cut short by the lost term (its checkpoint read aborts) is no failure.
+      if (term.signal.aborted) return this.outcome();
       // NOTE: not a policy's to stop for: the elector backs off and campaigns again (status: restarting).
       throw error;
     } finally {
@@ -223,6 +244,7 @@ export class StreamRelay {
       logger: this.deps.logger,
       limits: this.limits,
       stillLeader,
+      exactlyOnce: this.exactlyOnce,
     };
     const session = new RelaySession(context, term.signal, position);
     this.session = session;
@@ -250,6 +272,23 @@ export class StreamRelay {
     return readBatchLimits(kafka, topics, options.relay.maxBatchBytes, logger, {
       openEnded: !stream.collections,
     });
+  }
+
+  /**
+   * Exactly-once: fences the previous producer, then reads the checkpoint committed with the last
+   * events; it wins over the MongoDB mirror (`mirror`, used when the topic has none), which is brought in line.
+   */
+  private async takeOver(
+    exactlyOnce: ExactlyOnceRelay,
+    publisher: EventPublisher,
+    epoch: number,
+    term: TermGuard,
+    mirror: StreamPosition,
+  ): Promise<StreamPosition> {
+    const committed = await exactlyOnce.takeOver(publisher, epoch, term.signal);
+    if (!committed) return mirror;
+    await this.checkpoints.save(epoch, committed);
+    return committed;
   }
 
   /** The checkpoint's position; on a first start, now (or the configured time), saved before reading. */

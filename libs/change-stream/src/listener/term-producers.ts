@@ -5,6 +5,7 @@ import type { StreamStatus } from '../health/listener-status';
 import type { ResolvedChangeStreamOptions } from '../interfaces/change-stream-options.interface';
 import type { EventPublisher } from '../publisher/event-publisher';
 import { KafkaPublisher } from '../publisher/kafka-publisher';
+import type { TransactionalSettings } from '../publisher/kafka-publisher';
 import { ThreadedKafkaPublisher, type ProducerThreadData } from '../publisher/producer-thread';
 import { backoffDelay, sleep } from '../utils/timers';
 
@@ -16,6 +17,8 @@ export interface TermProducersDeps {
   /** Settings of a producer thread, or null to produce in this thread with `kafka`. */
   producerThread?: ProducerThreadData | null;
   logger: LoggerService;
+  /** Exactly-once: the stream's transactional settings; null: idempotent producers only. */
+  transactional?: TransactionalSettings | null;
 }
 
 /** A term's producer, and how to let it go when the term's work returns. */
@@ -27,7 +30,9 @@ export interface TermProducer {
 
 /**
  * The producers of one stream's relay: one per leadership term, never reused. A spare is connected
- * while this replica stands by, so a won lease goes straight to reading. A term's producer is
+ * while this replica stands by, so a won lease goes straight to reading. NOTE: a transactional spare
+ * connects too (brokers, a plain idempotent producer id) but does not register its transactional
+ * id: that would fence the current leader. The term does it after winning (EventPublisher.fence). A term's producer is
  * stopped (EventPublisher.abort) the moment its term is lost, not when the term's work returns: a
  * send left in flight (kafkajs retries inside it) must not go on under a lost lease.
  */
@@ -100,8 +105,9 @@ export class TermProducers {
 
   private newPublisher(): EventPublisher {
     const { producerThread, kafka, options } = this.deps;
+    const transactional = this.deps.transactional ?? null;
     return producerThread
-      ? new ThreadedKafkaPublisher(producerThread)
-      : new KafkaPublisher(kafka, options.kafka.producer, options.kafka.compression);
+      ? new ThreadedKafkaPublisher({ ...producerThread, transactional })
+      : new KafkaPublisher(kafka, options.kafka.producer, options.kafka.compression, transactional);
   }
 }

@@ -1,4 +1,4 @@
-import type { PackedBatch } from './outgoing-message';
+import type { CheckpointRecord, PackedBatch } from './outgoing-message';
 
 /**
  * What the relay needs from a Kafka producer: `send` resolves only when Kafka acknowledged every
@@ -9,8 +9,18 @@ import type { PackedBatch } from './outgoing-message';
 export interface EventPublisher {
   /** Connects (once; a failed attempt can be retried). */
   connect(): Promise<void>;
-  /** Sends the messages in order and resolves when all are acknowledged. */
-  send(batch: PackedBatch): Promise<void>;
+  /**
+   * Sends the messages in order and resolves when all are acknowledged. A transactional publisher
+   * (relay.delivery 'exactly-once') sends them and `checkpoint` in one Kafka transaction and resolves
+   * once it committed; on any error it aborts the transaction (when it still can) and rejects.
+   */
+  send(batch: PackedBatch, checkpoint?: CheckpointRecord): Promise<void>;
+  /**
+   * Connects and, when transactional, registers the `transactional.id` with Kafka (InitProducerId):
+   * the broker bumps the id's epoch, which fences its previous holder and aborts (or completes) its
+   * open transaction. NOTE: connect() alone never does this, so a spare may connect while standing by.
+   */
+  fence(): Promise<void>;
   /** Drops the producer after a failed send (the retry gets a new producer id and fresh sequences). */
   reset(): Promise<void>;
   /** Disconnects and frees everything (safe to call more than once). */

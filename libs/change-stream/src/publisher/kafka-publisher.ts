@@ -7,17 +7,24 @@ import {
   type TopicMessages,
 } from 'kafkajs';
 import type { EventPublisher } from './event-publisher';
-import type { PackedBatch, WireMessage } from './outgoing-message';
+import type { CheckpointRecord, PackedBatch, WireMessage } from './outgoing-message';
 import { joinParts, unpackMessages } from './producer-thread';
 import { explicitPartitioner } from './explicit-partitioner';
 
 /** acks from all in-sync replicas. */
 const ACKS_ALL = -1;
 
+/** The exactly-once relay's producer settings: its stream's `transactional.id` and the transaction timeout. */
+export interface TransactionalSettings {
+  transactionalId: string;
+  transactionTimeout: number;
+}
+
 /**
  * The listener's Kafka producer: idempotent, one request in flight per broker (so retries keep
  * per-partition order), `acks: all`, one sendBatch per relay batch. `send` resolves only when Kafka
- * acknowledged every message in it.
+ * acknowledged every message in it. With `transactional` settings each send is one transaction
+ * (the batch and the stream's checkpoint record), committed before `send` resolves.
  */
 export class KafkaPublisher implements EventPublisher {
   private producer: Producer | null = null;
@@ -32,6 +39,7 @@ export class KafkaPublisher implements EventPublisher {
       'idempotent' | 'maxInFlightRequests' | 'transactionalId'
     > = {},
     private readonly compression: CompressionTypes = CompressionTypes.None,
+    private readonly transactional: TransactionalSettings | null = null,
   ) {}
 
   /** Connects the producer (once; a failed attempt can be retried). */
@@ -39,14 +47,25 @@ export class KafkaPublisher implements EventPublisher {
     await this.connected();
   }
 
-  /** Sends a packed batch in order and resolves when all of it is acknowledged. */
-  async send(batch: PackedBatch): Promise<void> {
-    if (batch.count === 0) return;
-    await this.sendMessages(unpackMessages(joinParts(batch)));
+  /** Connects and, when transactional, fences the previous holder of the transactional id (see EventPublisher). */
+  async fence(): Promise<void> {
+    const producer = await this.connected();
+    if (!this.transactional) return;
+    // NOTE: kafkajs sends InitProducerId with the transactional id on the first transaction(), not on
+    // connect(); a transaction that added nothing aborts without a request.
+    const transaction = await producer.transaction();
+    await transaction.abort();
   }
 
-  /** Sends the messages in order (grouped by topic) and resolves when all are acknowledged. */
-  async sendMessages(messages: readonly WireMessage[]): Promise<void> {
+  /** Sends a packed batch in order and resolves when all of it is acknowledged (or committed, with `checkpoint`). */
+  async send(batch: PackedBatch, checkpoint?: CheckpointRecord): Promise<void> {
+    if (batch.count === 0 && !checkpoint) return;
+    await this.sendMessages(batch.count ? unpackMessages(joinParts(batch)) : [], checkpoint);
+  }
+
+  /** Sends the messages in order (grouped by topic) and resolves when all are acknowledged (or committed). */
+  async sendMessages(messages: readonly WireMessage[], checkpoint?: WireMessage): Promise<void> {
+    if (this.transactional) return this.sendTransaction(messages, checkpoint);
     if (messages.length === 0) return;
     const producer = await this.connected();
     await producer.sendBatch({
@@ -54,6 +73,25 @@ export class KafkaPublisher implements EventPublisher {
       compression: this.compression,
       topicMessages: groupByTopic(messages),
     });
+  }
+
+  /** One transaction: the messages and the checkpoint record, committed; aborted (if it can be) on error. */
+  private async sendTransaction(messages: readonly WireMessage[], checkpoint?: WireMessage): Promise<void> {
+    const producer = await this.connected();
+    const transaction = await producer.transaction();
+    try {
+      await transaction.sendBatch({
+        acks: ACKS_ALL,
+        compression: this.compression,
+        topicMessages: groupByTopic(checkpoint ? [...messages, checkpoint] : messages),
+      });
+      await transaction.commit();
+    } catch (error) {
+      // NOTE: a failed commit cannot be aborted (kafkajs' state is COMMITTING): the caller resets the
+      // producer, and the next InitProducerId makes the broker finish or abort what is open.
+      if (transaction.isActive()) await transaction.abort().catch(() => undefined);
+      throw error;
+    }
   }
 
   /**
@@ -111,6 +149,7 @@ export class KafkaPublisher implements EventPublisher {
       ),
       idempotent: true,
       maxInFlightRequests: 1,
+      ...(this.transactional ?? {}),
     });
     try {
       await producer.connect();

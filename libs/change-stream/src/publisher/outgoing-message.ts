@@ -23,3 +23,9 @@ export interface WireMessage {
   value: string | Buffer;
   headers: Record<string, string | Buffer>;
 }
+
+/**
+ * The stream's checkpoint as the exactly-once relay commits it with each batch: one record of the
+ * compacted checkpoint topic, keyed by stream; its value is canonical EJSON (see encodeCheckpointRecord).
+ */
+export type CheckpointRecord = OutgoingMessage;

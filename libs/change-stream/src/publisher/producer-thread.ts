@@ -2,7 +2,8 @@ import { extname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { CompressionTypes, KafkaConfig, ProducerConfig } from 'kafkajs';
 import type { EventPublisher } from './event-publisher';
-import type { OutgoingMessage, PackedBatch } from './outgoing-message';
+import type { TransactionalSettings } from './kafka-publisher';
+import type { CheckpointRecord, OutgoingMessage, PackedBatch } from './outgoing-message';
 
 /** How long a graceful disconnect of the producer thread may take before the thread is terminated. */
 const DISCONNECT_TIMEOUT_MS = 5_000;
@@ -12,11 +13,17 @@ export interface ProducerThreadData {
   kafka: KafkaConfig;
   producer?: Omit<ProducerConfig, 'idempotent' | 'maxInFlightRequests' | 'transactionalId'>;
   compression?: CompressionTypes;
+  /** The stream's transactional settings (relay.delivery 'exactly-once'); absent: idempotent only. */
+  transactional?: TransactionalSettings | null;
 }
 
-/** A request to the producer thread (`send` carries its messages packed, see {@link packMessages}). */
+/**
+ * A request to the producer thread (`send` carries its messages packed, see {@link packMessages};
+ * with `checkpoint`, the last of them is the checkpoint record of the transaction).
+ */
 export type ProducerThreadRequest = { id: number } & (
-  { op: 'connect' | 'reset' | 'disconnect' } | { op: 'send'; packed: ArrayBuffer }
+  | { op: 'connect' | 'fence' | 'reset' | 'disconnect' }
+  | { op: 'send'; packed: ArrayBuffer; checkpoint: boolean }
 );
 
 /** A message as the producer thread sends it: key, value and header values as bytes. */
@@ -157,10 +164,16 @@ export class ThreadedKafkaPublisher implements EventPublisher {
     return this.request({ op: 'connect' });
   }
 
-  send(batch: PackedBatch): Promise<void> {
-    if (batch.count === 0) return Promise.resolve();
-    const packed = joinParts(batch);
-    return this.request({ op: 'send', packed }, [packed]);
+  fence(): Promise<void> {
+    return this.request({ op: 'fence' });
+  }
+
+  send(batch: PackedBatch, checkpoint?: CheckpointRecord): Promise<void> {
+    if (batch.count === 0 && !checkpoint) return Promise.resolve();
+    const packed = joinParts(
+      checkpoint ? { count: batch.count + 1, parts: [...batch.parts, packMessages([checkpoint])] } : batch,
+    );
+    return this.request({ op: 'send', packed, checkpoint: !!checkpoint }, [packed]);
   }
 
   reset(): Promise<void> {
@@ -191,7 +204,9 @@ export class ThreadedKafkaPublisher implements EventPublisher {
   }
 
   private request(
-    request: { op: 'connect' | 'reset' | 'disconnect' } | { op: 'send'; packed: ArrayBuffer },
+    request:
+      | { op: 'connect' | 'fence' | 'reset' | 'disconnect' }
+      | { op: 'send'; packed: ArrayBuffer; checkpoint: boolean },
     transfer: ArrayBuffer[] = [],
   ): Promise<void> {
     if (this.aborted)

@@ -15,7 +15,12 @@ import {
 } from './producer-thread';
 
 const data = workerData as ProducerThreadData;
-const publisher = new KafkaPublisher(new Kafka(data.kafka), data.producer, data.compression);
+const publisher = new KafkaPublisher(
+  new Kafka(data.kafka),
+  data.producer,
+  data.compression,
+  data.transactional ?? null,
+);
 const port = parentPort!;
 
 port.on('message', (request: ProducerThreadRequest) => {
@@ -41,8 +46,12 @@ function handle(request: ProducerThreadRequest): Promise<void> {
   switch (request.op) {
     case 'connect':
       return publisher.connect();
-    case 'send':
-      return publisher.sendMessages(unpackMessages(request.packed));
+    case 'fence':
+      return publisher.fence();
+    case 'send': {
+      const messages = unpackMessages(request.packed);
+      return publisher.sendMessages(messages, request.checkpoint ? messages.pop() : undefined);
+    }
     case 'reset':
       return publisher.reset();
     case 'disconnect':

@@ -261,8 +261,9 @@ export class ChangeDispatcher {
       owners.push({ handler, events: plan.events.length });
     }
     if (effects.length > 0) {
+      let outcomes: readonly EffectOutcome[] | void;
       try {
-        await this.executor.runShared(effects);
+        outcomes = await this.executor.runShared(effects);
       } catch (error) {
         if (!(error instanceof SharedEffectError) || isMongoOutage(error.cause)) return new SharedFailure();
         const owner = owners[error.index];
@@ -277,7 +278,9 @@ export class ChangeDispatcher {
         );
         return new SharedFailure(owner.message, { handlerId: owner.handler.id, error: error.cause });
       }
-      result.shared += messages.length;
+      // NOTE: offsets mode knows which effects are applied already (a redelivery) and skips them without failing.
+      if (outcomes) markDuplicates(outcomes, owners, planned);
+      if (!outcomes?.every((outcome) => outcome === 'duplicate')) result.shared += messages.length;
     }
     for (let m = 0; m < messages.length; m++) {
       const handlers: HandlerReport[] = [];
@@ -390,7 +393,12 @@ export class ChangeDispatcher {
       attempts: attempt,
     };
     // NOTE: the dead-lettered marker makes a later copy a duplicate: it must not be applied after newer events.
-    const stored = await this.deadLetters.record(letter, marker, (ms) => this.wait(ms, control));
+    const stored = await this.deadLetters.record(
+      letter,
+      marker,
+      (ms) => this.wait(ms, control),
+      handler.transaction,
+    );
     return report(stored ? 'dead-lettered' : 'interrupted', attempt, lastError);
   }
 
@@ -408,6 +416,23 @@ class SharedFailure {
     readonly message?: number,
     readonly prior?: PriorFailure,
   ) {}
+}
+
+/** Reports the skipped effects of a shared transaction as duplicates (a batch handler's: for each of its messages). */
+function markDuplicates(
+  outcomes: readonly EffectOutcome[],
+  owners: readonly { message?: number; handler: ChangeHandlerRegistration }[],
+  planned: readonly Map<string, HandlerReport>[],
+): void {
+  outcomes.forEach((outcome, index) => {
+    if (outcome !== 'duplicate') return;
+    const { message, handler } = owners[index];
+    for (const [m, reports] of planned.entries()) {
+      const report = reports.get(handler.id);
+      if (report && report.outcome === 'applied' && (message === undefined || message === m))
+        report.outcome = 'duplicate';
+    }
+  });
 }
 
 /** The decoded message, or an Error whose cause is the decoding error. */

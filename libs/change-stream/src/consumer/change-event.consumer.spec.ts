@@ -123,6 +123,8 @@ describe('ChangeEventConsumer', () => {
       sessionTimeout: 7000,
       heartbeatInterval: 20,
       groupId: 'g',
+      // Read committed, explicitly: an aborted Kafka transaction's messages never reach a handler.
+      readUncommitted: false,
     });
     expect(s.kafkaConsumer.subscribe).toHaveBeenCalledWith({
       topics: ['cdc.d.a', 'cdc.d.b'],

@@ -2,11 +2,13 @@ import {
   Inject,
   Injectable,
   Logger,
+  Optional,
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import type { Consumer, EachBatchPayload, IMemberAssignment, Kafka } from 'kafkajs';
 import { CHANGE_STREAM_KAFKA, CHANGE_STREAM_OPTIONS } from '../change-stream.constants';
+import { AppliedOffsetStore } from '../idempotency/applied-offset.store';
 import { ProcessedEventStore } from '../idempotency/processed-event.store';
 import { sleep, withTimeout } from '../utils/timers';
 import { ChangeDispatcher } from './change-dispatcher';
@@ -19,6 +21,7 @@ import { describeError, type DeadLetterCount } from './dead-letter';
 import { KafkaDeadLetterPublisher } from './kafka-dead-letter.publisher';
 import { MarkerRetentionCheck } from './marker-retention';
 import { ConsumerSupervisor, type ConsumerRestart } from './consumer-supervisor';
+import { markerTopics, UntransactionalMessageWarning } from './dedupe-mode';
 
 export { BatchSizing, SHARED_TRANSACTION_TARGET_MS } from './batch-sizing';
 
@@ -79,6 +82,7 @@ export class ChangeEventConsumer implements OnApplicationBootstrap, BeforeApplic
   private sharedMessages = 0;
   private sharedFallBacks = 0;
   private readonly supervisor: ConsumerSupervisor;
+  private readonly untransactional: UntransactionalMessageWarning;
 
   constructor(
     @Inject(CHANGE_STREAM_OPTIONS) private readonly options: ConsumerOptions,
@@ -88,7 +92,9 @@ export class ChangeEventConsumer implements OnApplicationBootstrap, BeforeApplic
     private readonly store: ProcessedEventStore,
     private readonly deadLetters: KafkaDeadLetterPublisher,
     private readonly retention: MarkerRetentionCheck,
+    @Optional() private readonly appliedOffsets?: AppliedOffsetStore,
   ) {
+    this.untransactional = new UntransactionalMessageWarning(options.worker, this.logger);
     this.supervisor = new ConsumerSupervisor(
       () => this.open(),
       options.worker.restartBackoff,
@@ -122,7 +128,8 @@ export class ChangeEventConsumer implements OnApplicationBootstrap, BeforeApplic
     }
     this.state = 'starting';
     // NOTE: a redelivery older than the markers would be applied again: refuse to start with too short a retention.
-    await this.retention.verify(topics);
+    const withMarkers = markerTopics(this.options.worker, this.registry.all());
+    if (withMarkers.length > 0) await this.retention.verify(withMarkers);
     await this.store.ensureIndexes();
     await this.deadLetters.connect();
     await this.open();
@@ -138,7 +145,12 @@ export class ChangeEventConsumer implements OnApplicationBootstrap, BeforeApplic
     const { worker } = this.options;
     const topics = this.registry.topics();
     if (this.consumer) await this.close(this.consumer);
-    const consumer = this.kafka.consumer({ ...worker.kafka, groupId: worker.groupId });
+    // NOTE: read committed, said out loud: an open or aborted Kafka transaction's messages never reach a handler.
+    const consumer = this.kafka.consumer({
+      ...worker.kafka,
+      groupId: worker.groupId,
+      readUncommitted: worker.kafka.readUncommitted ?? false,
+    });
     this.consumer = consumer;
     this.watch(consumer);
     try {
@@ -168,6 +180,8 @@ export class ChangeEventConsumer implements OnApplicationBootstrap, BeforeApplic
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       if (consumer !== this.consumer) return;
       this.assignment = payload.memberAssignment;
+      // NOTE: partitions may have moved: read their applied offsets again rather than trust what this worker last saw.
+      this.appliedOffsets?.forget();
       this.logger.log(`joined group ${payload.groupId}: ${describeAssignment(payload.memberAssignment)}`);
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
@@ -225,6 +239,7 @@ export class ChangeEventConsumer implements OnApplicationBootstrap, BeforeApplic
   }: EachBatchPayload): Promise<void> {
     const { topic, partition } = batch;
     const sizing = this.sizingOf(topic, partition);
+    this.untransactional.check(topic, partition, batch.messages);
     // NOTE: the fragments of a split event are joined first; an unfinished one is left unresolved and fetched again.
     const { messages, pendingFragments } = assembleFragments(
       batch.messages.map((message): ChangeMessage => ({

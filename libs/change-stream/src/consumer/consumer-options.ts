@@ -9,5 +9,6 @@ export type ConsumerOptions = Pick<
   'consumer' | 'worker' | 'streams' | 'excludeNamespaces'
 > & {
   kafka: Pick<ResolvedChangeStreamOptions['kafka'], 'topicPrefix'>;
-  storage: Pick<ResolvedChangeStreamOptions['storage'], 'database' | 'processed'>;
+  storage: Pick<ResolvedChangeStreamOptions['storage'], 'database' | 'processed'> &
+    Partial<Pick<ResolvedChangeStreamOptions['storage'], 'offsets'>>;
 };

@@ -1,6 +1,7 @@
 import type { Provider } from '@nestjs/common';
 import { ChangeHandlerMetadataAccessor } from '../change-handler-metadata.accessor';
 import { ChangeHandlerExplorer } from '../change-handler.explorer';
+import { AppliedOffsetStore } from '../idempotency/applied-offset.store';
 import { EffectExecutor } from '../idempotency/effect-executor';
 import { MongoEffectExecutor } from '../idempotency/mongo-effect.executor';
 import { ProcessedEventStore } from '../idempotency/processed-event.store';
@@ -34,6 +35,7 @@ export const handlerProviders: Provider[] = [
 export const consumerProviders: Provider[] = [
   ...handlerProviders,
   ProcessedEventStore,
+  AppliedOffsetStore,
   { provide: EffectExecutor, useClass: MongoEffectExecutor },
   KafkaDeadLetterPublisher,
   { provide: DeadLetterSink, useExisting: KafkaDeadLetterPublisher },

@@ -25,17 +25,21 @@ export class DeadLetterRecorder {
     private readonly logger: Logger,
   ) {}
 
-  /** True once the letter (and the marker, when given) are stored; false when the worker drained first. */
+  /**
+   * True once the letter (and the marker, when given) are stored; false when the worker drained first.
+   * `transactional`: the handler's (offsets mode moves its partition's applied offset past the message).
+   */
   async record(
     letter: DeadLetter,
     marker: ProcessedMarker | undefined,
     wait: DrainAwareWait,
+    transactional = false,
   ): Promise<boolean> {
     const at = where(letter.message);
     if (!(await this.untilStored(() => this.sink.send(letter), `Dead-lettering ${at}`, wait))) return false;
     if (!marker) return true;
     return this.untilStored(
-      () => this.executor.recordDeadLettered(marker),
+      () => this.executor.recordDeadLettered(marker, transactional),
       `Recording the dead-lettered marker of ${marker.handlerId} at ${at}`,
       wait,
     );

@@ -43,14 +43,17 @@ export abstract class EffectExecutor {
    * Runs several effects, in order, in one transaction together with all their markers: all are
    * applied, or none is. Throws when any marker already exists, when an effect throws
    * ({@link SharedEffectError}), or when the transaction fails; the caller then runs them one by
-   * one with {@link run}, which sorts out duplicates, retries and dead letters.
+   * one with {@link run}, which sorts out duplicates, retries and dead letters. May return one
+   * outcome per effect when some were skipped as duplicates without failing (`worker.dedupe:
+   * 'offsets'` knows them before the transaction); nothing returned means all were applied.
    */
-  abstract runShared(effects: readonly SharedEffect[]): Promise<void>;
+  abstract runShared(effects: readonly SharedEffect[]): Promise<readonly EffectOutcome[] | void>;
 
   /**
    * Records that the handler gave up on the event (its message was dead-lettered): {@link run} and
    * {@link runShared} then treat a later copy as a duplicate, so an old event is never applied after
-   * newer ones of its document. Idempotent.
+   * newer ones of its document. `transactional`: the handler runs in MongoDB transactions (in
+   * `worker.dedupe: 'offsets'` its partition's applied offset moves past the message too). Idempotent.
    */
-  abstract recordDeadLettered(marker: ProcessedMarker): Promise<void>;
+  abstract recordDeadLettered(marker: ProcessedMarker, transactional?: boolean): Promise<void>;
 }

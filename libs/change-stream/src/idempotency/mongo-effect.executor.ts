@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import {
   MongoError,
   MongoNetworkError,
@@ -11,6 +11,8 @@ import { CHANGE_STREAM_MONGO_CLIENT } from '../change-stream.constants';
 import { EffectExecutor, SharedEffectError, type EffectOutcome, type SharedEffect } from './effect-executor';
 import { backoffDelay, sleep } from '../utils/timers';
 import { ProcessedEventStore, type ProcessedMarker } from './processed-event.store';
+import { afterBatch, afterHandler, isApplied, offsetNumber, type AppliedOffset } from './applied-offset';
+import { AppliedOffsetStore, StaleAppliedOffsetError } from './applied-offset.store';
 
 /** Thrown inside the transaction to abort it when the marker already exists. */
 class AlreadyProcessed extends Error {}
@@ -32,6 +34,8 @@ const SHARED_COMMIT_ATTEMPTS = 3;
  */
 const SHARED_TRANSIENT_ATTEMPTS = 6;
 const SHARED_RETRY_BACKOFF = { initialMs: 10, maxMs: 200 };
+/** Re-reads of an applied offset that moved under a transaction before it gives up (each one means progress by another worker). */
+const STALE_OFFSET_ATTEMPTS = 10;
 
 /**
  * The exactly-once effect: each invocation runs in a MongoDB transaction that first inserts the
@@ -42,22 +46,31 @@ const SHARED_RETRY_BACKOFF = { initialMs: 10, maxMs: 200 };
  *
  * A shared transaction (runShared) inserts the markers of several events in one insertMany, runs
  * their effects and commits once; a write conflict runs it again (up to 6 times, backing off), any other failure
- * aborts all of it, and the caller falls back to `run` per event. Internal.
+ * aborts all of it, and the caller falls back to `run` per event.
+ *
+ * With `worker.dedupe: 'offsets'` (an enabled AppliedOffsetStore) a transactional effect writes no
+ * marker: its transaction compare-and-sets the partition's applied offset instead, and an event at or
+ * below it is a duplicate before any transaction starts. Internal.
  */
 @Injectable()
 export class MongoEffectExecutor extends EffectExecutor {
   constructor(
     @Inject(CHANGE_STREAM_MONGO_CLIENT) private readonly client: MongoClient,
     private readonly store: ProcessedEventStore,
+    @Optional() offsets?: AppliedOffsetStore,
   ) {
     super();
+    this.offsets = offsets?.enabled ? offsets : undefined;
   }
+
+  private readonly offsets: AppliedOffsetStore | undefined;
 
   async run(
     marker: ProcessedMarker,
     transactional: boolean,
     effect: (session: ClientSession) => Promise<unknown>,
   ): Promise<EffectOutcome> {
+    if (transactional && this.offsets) return this.runAtOffset(this.offsets, marker, effect);
     const session = this.client.startSession();
     try {
       return transactional
@@ -68,10 +81,112 @@ export class MongoEffectExecutor extends EffectExecutor {
     }
   }
 
-  async runShared(effects: readonly SharedEffect[]): Promise<void> {
+  async runShared(effects: readonly SharedEffect[]): Promise<readonly EffectOutcome[] | void> {
+    if (this.offsets) return this.runSharedAtOffset(this.offsets, effects);
+    // NOTE: one duplicate marker (a redelivery) fails the insert and aborts all; `run` sorts it out per event.
+    const markers = effects.flatMap((e) => e.markers);
+    return this.runSharedWith(effects, (session) => this.store.insertMany(markers, session));
+  }
+
+  async recordDeadLettered(marker: ProcessedMarker, transactional = false): Promise<void> {
+    // NOTE: the marker is written in offsets mode too: the dead-letter re-drive finds its letters' handlers by it.
+    await this.store.recordDeadLettered(marker);
+    if (!transactional || !this.offsets) return;
+    const offsets = this.offsets;
+    const { topic, partition, handlerId } = marker;
+    const offset = offsetNumber(marker.offset);
+    await this.whileStale(offsets, marker, async (state) => {
+      if (isApplied(state, offset, handlerId)) return;
+      const next = afterHandler(state, offset, handlerId);
+      await offsets.advance(topic, partition, state, next);
+      offsets.remember(topic, partition, next);
+    });
+  }
+
+  /** Offsets mode, one handler's transaction: the applied offset's compare-and-set, then the effect. */
+  private runAtOffset(
+    offsets: AppliedOffsetStore,
+    marker: ProcessedMarker,
+    effect: (session: ClientSession) => Promise<unknown>,
+  ): Promise<EffectOutcome> {
+    const { topic, partition, handlerId } = marker;
+    const offset = offsetNumber(marker.offset);
+    return this.whileStale(offsets, marker, async (state) => {
+      if (isApplied(state, offset, handlerId)) return 'duplicate';
+      const next = afterHandler(state, offset, handlerId);
+      const session = this.client.startSession();
+      try {
+        await session.withTransaction(async () => {
+          await offsets.advance(topic, partition, state, next, session);
+          await effect(session);
+        }, TRANSACTION_OPTIONS);
+      } catch (error) {
+        if (lostConnection(error)) await endOnServer(this.client, session);
+        throw error;
+      } finally {
+        await session.endSession();
+      }
+      offsets.remember(topic, partition, next);
+      return 'applied';
+    });
+  }
+
+  /**
+   * Offsets mode, a shared transaction: effects whose events are all at or below the applied offset
+   * are skipped as duplicates; the others run with one compare-and-set of the offset to their last
+   * message. An effect with events on both sides (a batch handler's) throws: they go one by one.
+   */
+  private async runSharedAtOffset(
+    offsets: AppliedOffsetStore,
+    effects: readonly SharedEffect[],
+  ): Promise<readonly EffectOutcome[]> {
+    const markers = effects.flatMap((e) => e.markers);
+    const { topic, partition } = markers[0];
+    if (markers.some((m) => m.topic !== topic || m.partition !== partition))
+      throw new Error('a shared transaction must hold the messages of one partition');
+    return this.whileStale(offsets, markers[0], async (state) => {
+      const outcomes = effects.map((e) => outcomeAt(state, e.markers));
+      const pending = effects.filter((_, index) => outcomes[index] === 'applied');
+      if (pending.length === 0) return outcomes;
+      const last = Math.max(...pending.flatMap((e) => e.markers.map((m) => offsetNumber(m.offset))));
+      const next = afterBatch(state, last);
+      try {
+        await this.runSharedWith(pending, (session) =>
+          offsets.advance(topic, partition, state, next, session),
+        );
+      } catch (error) {
+        if (!(error instanceof SharedEffectError)) throw error;
+        throw new SharedEffectError(effects.indexOf(pending[error.index]), error.cause);
+      }
+      offsets.remember(topic, partition, next);
+      return outcomes;
+    });
+  }
+
+  /** Runs `work` on the partition's applied offset, again on a fresh read when it turns out stale. */
+  private async whileStale<T>(
+    offsets: AppliedOffsetStore,
+    { topic, partition }: ProcessedMarker,
+    work: (state: AppliedOffset) => Promise<T>,
+  ): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.sharedOnce(effects);
+        return await work(await offsets.current(topic, partition));
+      } catch (error) {
+        // NOTE: a failed or unknown commit may or may not have moved the offset: read it again next time.
+        offsets.forget(topic, partition);
+        if (!(error instanceof StaleAppliedOffsetError) || attempt >= STALE_OFFSET_ATTEMPTS) throw error;
+      }
+    }
+  }
+
+  private async runSharedWith(
+    effects: readonly SharedEffect[],
+    guard: (session: ClientSession) => Promise<void>,
+  ): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.sharedOnce(effects, guard);
         return;
       } catch (error) {
         // NOTE: a write conflict with another transaction (TransientTransactionError, as withTransaction
@@ -84,20 +199,16 @@ export class MongoEffectExecutor extends EffectExecutor {
     }
   }
 
-  recordDeadLettered(marker: ProcessedMarker): Promise<void> {
-    return this.store.recordDeadLettered(marker);
-  }
-
-  private async sharedOnce(effects: readonly SharedEffect[]): Promise<void> {
+  /** One shared transaction: `guard` (the markers' insert or the offset's compare-and-set), then the effects. */
+  private async sharedOnce(
+    effects: readonly SharedEffect[],
+    guard: (session: ClientSession) => Promise<void>,
+  ): Promise<void> {
     const session = this.client.startSession();
     try {
       session.startTransaction(TRANSACTION_OPTIONS);
       try {
-        // NOTE: one duplicate marker (a redelivery) fails the insert and aborts all; `run` sorts it out per event.
-        await this.store.insertMany(
-          effects.flatMap((e) => e.markers),
-          session,
-        );
+        await guard(session);
         for (let index = 0; index < effects.length; index++) {
           try {
             await effects[index].effect(session);
@@ -150,6 +261,14 @@ export class MongoEffectExecutor extends EffectExecutor {
     await this.store.insert(marker, session);
     return 'applied';
   }
+}
+
+/** 'duplicate' when every event of the effect is applied, 'applied' (to do) when none is; throws when some are. */
+function outcomeAt(state: AppliedOffset, markers: readonly ProcessedMarker[]): EffectOutcome {
+  const done = markers.filter((m) => isApplied(state, offsetNumber(m.offset), m.handlerId)).length;
+  if (done === 0) return 'applied';
+  if (done === markers.length) return 'duplicate';
+  throw new Error(`${done} of the ${markers.length} events of a batch handler's effect are applied already`);
 }
 
 /** True when `error` (or the handler error it wraps) says the connection went away mid-transaction. */

@@ -47,6 +47,12 @@ describe('validateWorkerOptions', () => {
       expect.stringContaining('no such option (known: groupId, database,'),
     ],
     [{ retry: { attemps: 3 } }, 'worker.retry.attemps', expect.stringContaining('no such option')],
+    [{ dedupe: 'offset' }, 'worker.dedupe', "one of 'markers', 'offsets'"],
+    [
+      { dedupe: 'offsets', kafka: { readUncommitted: true } },
+      'worker.kafka.readUncommitted',
+      expect.stringContaining("false with worker.dedupe 'offsets'"),
+    ],
   ])('rejects %j naming %s', (options, option, expected) => {
     let error: unknown;
     try {
@@ -57,6 +63,15 @@ describe('validateWorkerOptions', () => {
     expect(error).toBeInstanceOf(InvalidOptionsError);
     expect(error).toMatchObject({ option, expected });
     expect((error as Error).message).toContain(`"${option}"`);
+  });
+
+  it("dedupes with markers by default; 'offsets' on request, read committed (readUncommitted unset or false)", () => {
+    expect(validateWorkerOptions({}).dedupe).toBe('markers');
+    expect(validateWorkerOptions({ dedupe: 'offsets' }).dedupe).toBe('offsets');
+    const explicit = validateWorkerOptions({ dedupe: 'offsets', kafka: { readUncommitted: false } });
+    expect(explicit.kafka.readUncommitted).toBe(false);
+    // Markers mode leaves the choice to the user: a marker dedupes whatever was read.
+    expect(validateWorkerOptions({ kafka: { readUncommitted: true } }).kafka.readUncommitted).toBe(true);
   });
 
   it('uses the given path in errors (the module passes "worker")', () => {

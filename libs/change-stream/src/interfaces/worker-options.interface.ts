@@ -16,8 +16,18 @@ export interface RetryPolicy {
   factor: number;
 }
 
-/** kafkajs consumer settings passed through as they are (groupId is set by {@link WorkerOptions.groupId}). */
+/**
+ * kafkajs consumer settings passed through as they are (groupId is set by {@link WorkerOptions.groupId}).
+ * `readUncommitted` stays false (read committed) unless set: a read-uncommitted consumer is also handed
+ * the messages of Kafka transactions that are still open or were aborted (a fenced relay leader's
+ * batch), and applies events that are not in the topic for anyone else; `worker.dedupe: 'offsets'`
+ * refuses it.
+ */
 export type WorkerKafkaOptions = Omit<ConsumerConfig, 'groupId'>;
+
+/** How a worker keeps a redelivered message from taking effect twice: see {@link WorkerOptions.dedupe}. */
+export type DedupeMode = 'markers' | 'offsets';
+const DEDUPE_MODES: readonly DedupeMode[] = ['markers', 'offsets'];
 
 /**
  * The `worker` section of the module options: how a replica with `consumer: true` consumes the
@@ -85,6 +95,20 @@ export interface WorkerOptions {
    * by jitter, n counting the failed attempts. Defaults: 1 000 ms to 30 000 ms.
    */
   restartBackoff?: { initialMs?: number; maxMs?: number };
+  /**
+   * How a transactional handler's effect is applied once.
+   * - `'markers'` (default): one processed-event marker per (handler, event), unique, written in the
+   *   effect's transaction and kept `markerRetentionMs`. Safe whatever produced the topic, duplicates
+   *   at other offsets included (an at-least-once relay republishes after a failover).
+   * - `'offsets'`: each MongoDB transaction also moves the last applied offset of its partition (one
+   *   document per group, topic and partition in `storage.offsets`); messages at or below it are
+   *   skipped. One small write per shared transaction, nothing that expires. It dedupes redeliveries
+   *   of the same offset only, so the topic must be written exactly once: by a relay with
+   *   `relay.delivery: 'exactly-once'`, read committed. Refused with `relay.delivery:
+   *   'at-least-once'` in the same module and with `kafka.readUncommitted: true`. Handlers with
+   *   `transaction: false` keep their markers (their effects are outside MongoDB's transaction).
+   */
+  dedupe?: DedupeMode;
   /** kafkajs consumer settings (sessionTimeout, heartbeatInterval, maxWaitTimeInMs, ...). */
   kafka?: WorkerKafkaOptions;
 }
@@ -103,6 +127,7 @@ export interface ResolvedWorkerOptions {
   fromBeginning: boolean;
   shutdownTimeoutMs: number;
   restartBackoff: { initialMs: number; maxMs: number };
+  dedupe: DedupeMode;
   kafka: WorkerKafkaOptions;
 }
 
@@ -121,6 +146,7 @@ export const WORKER_DEFAULTS: Readonly<ResolvedWorkerOptions> = Object.freeze({
   fromBeginning: true,
   shutdownTimeoutMs: 30_000,
   restartBackoff: Object.freeze({ initialMs: 1_000, maxMs: 30_000 }),
+  dedupe: 'markers',
   kafka: Object.freeze({}),
 });
 
@@ -220,6 +246,20 @@ export function validateWorkerOptions(
       (kafka as ConsumerConfig).groupId,
     );
   }
+  const dedupe = pick(
+    options.dedupe,
+    d.dedupe,
+    `${path}.dedupe`,
+    `one of ${DEDUPE_MODES.map((m) => `'${m}'`).join(', ')}`,
+    (value) => DEDUPE_MODES.includes(value as DedupeMode),
+  );
+  if (dedupe === 'offsets' && kafka.readUncommitted === true) {
+    throw new InvalidOptionsError(
+      `${path}.kafka.readUncommitted`,
+      `false with ${path}.dedupe 'offsets' (an aborted transaction's messages would move the applied offset past events never committed)`,
+      kafka.readUncommitted,
+    );
+  }
   return {
     groupId: pick(options.groupId, d.groupId, `${path}.groupId`, 'a non-empty string', isNonEmptyString),
     database: pick(options.database, d.database, `${path}.database`, 'a non-empty string', isNonEmptyString),
@@ -275,6 +315,7 @@ export function validateWorkerOptions(
       isInteger(0),
     ),
     restartBackoff: resolveRestartBackoff(options.restartBackoff, `${path}.restartBackoff`),
+    dedupe,
     kafka: { ...kafka },
   };
 }

@@ -66,6 +66,7 @@ describe('transactional error classification', () => {
   const setup = {
     transactionalId: 'shop-relay.shop.orders',
     topics: ['shop.shop.orders'],
+    checkpointTopic: 'shop-relay.checkpoints',
     transactionTimeoutMs: 60_000,
   };
   it.each([
@@ -82,6 +83,11 @@ describe('transactional error classification', () => {
       /relay.transactionTimeoutMs \(60000 ms\).*transaction.max.timeout.ms/,
     ],
     ['UNSUPPORTED_VERSION', true, /brokers with transactions/],
+    [
+      'GROUP_AUTHORIZATION_FAILED',
+      true,
+      /READ on the consumer groups prefixed "shop-relay.checkpoints.reader." and READ on the topic shop-relay.checkpoints/,
+    ],
     [
       'GROUP_COORDINATOR_NOT_AVAILABLE',
       false,

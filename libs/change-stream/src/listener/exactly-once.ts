@@ -85,6 +85,7 @@ export class ExactlyOnceRelay {
     const fault = transactionSetupFault(error, {
       transactionalId: this.transactional.transactionalId,
       topics: [...this.topics(), this.options.relay.checkpointTopic],
+      checkpointTopic: this.options.relay.checkpointTopic,
       transactionTimeoutMs: this.transactional.transactionTimeout,
     });
     if (!fault) return;

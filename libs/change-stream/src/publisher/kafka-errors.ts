@@ -75,7 +75,12 @@ const NO_COORDINATOR = new Set([
  */
 export function transactionSetupFault(
   error: unknown,
-  setup: { transactionalId: string; topics: readonly string[]; transactionTimeoutMs: number },
+  setup: {
+    transactionalId: string;
+    topics: readonly string[];
+    checkpointTopic: string;
+    transactionTimeoutMs: number;
+  },
 ): TransactionSetupFault | undefined {
   const type = kafkaErrorType(error) ?? (error as Error | undefined)?.name;
   const topics = setup.topics.join(', ');
@@ -91,6 +96,13 @@ export function transactionSetupFault(
         type,
         stop: true,
         fix: 'ACL: IDEMPOTENT_WRITE on the Cluster (brokers before 3.0 need it for idempotent producers)',
+      };
+    case 'GROUP_AUTHORIZATION_FAILED':
+      // NOTE: the takeover reads the checkpoint topic through a consumer group of its own.
+      return {
+        type,
+        stop: true,
+        fix: `ACL: READ on the consumer groups prefixed "${setup.checkpointTopic}.reader." and READ on the topic ${setup.checkpointTopic}`,
       };
     case 'TOPIC_AUTHORIZATION_FAILED':
       return { type, stop: true, fix: `ACL: WRITE and DESCRIBE on the topics ${topics}` };

@@ -55,7 +55,7 @@ const KAFKA = { logLevel: logLevel.NOTHING, retry: { initialRetryTime: 100, retr
  * `ms` count from there, so one-time start-up (connecting a producer, opening a cursor, a new
  * leader's epoch) does not depend on the backlog size; `startupMs` reports it.
  */
-interface Figure {
+export interface Figure {
   name: string;
   events: number;
   ms: number;
@@ -65,8 +65,8 @@ interface Figure {
   /** CPU time of this process (all threads, user + system) over `ms`, µs. */
   cpuMicros: number;
 }
-const rate = (f: Figure) => Math.round((f.events / f.ms) * 1000);
-const cpuPerEvent = (f: Figure) => f.cpuMicros / Math.max(1, f.events);
+export const rate = (f: Figure) => Math.round((f.events / f.ms) * 1000);
+export const cpuPerEvent = (f: Figure) => f.cpuMicros / Math.max(1, f.events);
 const cpuNow = () => {
   const { user, system } = process.cpuUsage();
   return user + system;
@@ -106,7 +106,7 @@ async function timed(
 }
 
 /** Inserts `count` documents and returns the operation time recorded before the first. */
-async function backlog(mongo: MongoClient, db: string, count: number): Promise<Timestamp> {
+export async function backlog(mongo: MongoClient, db: string, count: number): Promise<Timestamp> {
   // NOTE: a marker write first, so the recorded time is one the oplog holds.
   await mongo.db(db).collection('marker').insertOne({ at: new Date() });
   const reply = await mongo.db('admin').command({ ping: 1 });
@@ -200,8 +200,18 @@ async function naive(
   }
 }
 
-/** Boots the module (not timed), then times from the moment this replica leads until Kafka acknowledged every event. */
-async function relay(log: Log, ground: Ground, db: string, from: Timestamp, count: number): Promise<Figure> {
+/**
+ * Boots the module (not timed), then times from the moment this replica leads until Kafka acknowledged
+ * every event. `delivery`: the relay's `relay.delivery` (default: the library's).
+ */
+export async function relay(
+  log: Log,
+  ground: Ground,
+  db: string,
+  from: Timestamp,
+  count: number,
+  delivery?: 'exactly-once' | 'at-least-once',
+): Promise<Figure> {
   @Module({
     imports: [
       ChangeStreamModule.forRoot({
@@ -209,6 +219,7 @@ async function relay(log: Log, ground: Ground, db: string, from: Timestamp, coun
         mongo: { uri: ground.mongoUrl },
         kafka: { brokers: ground.kafkaBrokers, ...KAFKA },
         streams: [{ db, collection: 'orders', startAtOperationTime: from }],
+        ...(delivery ? { relay: { delivery } } : {}),
       }),
     ],
   })
@@ -218,7 +229,8 @@ async function relay(log: Log, ground: Ground, db: string, from: Timestamp, coun
     const status = app.get(ChangeStreamStatus);
     const stream = () => status.snapshot().streams[0];
     while (stream()?.role !== 'leader') await new Promise((r) => setImmediate(r));
-    return await timed(log, 'nest-change-stream relay', count, async (markFirst) => {
+    const name = delivery ? `relay (${delivery})` : 'nest-change-stream relay';
+    return await timed(log, name, count, async (markFirst) => {
       for (let published = 0; published < count; published = stream().eventsPublished) {
         if (published > 0) markFirst(published);
         await new Promise((r) => setTimeout(r, 2));

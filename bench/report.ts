@@ -10,6 +10,7 @@
  *   failover     bench/failover.ts         signal -> first event of the new leader, SIGKILL and SIGTERM
  *   latency      bench/latency.ts          MongoDB commit -> read-model write at a fixed rate
  *   kafka-outage bench/kafka-outage.ts     listener RSS while Kafka is down, catch-up time
+ *   exactly-once bench/exactly-once.ts     transactional relay vs at-least-once; offsets vs markers dedupe
  *
  * Env: BENCH_PARTS (comma list, default all), plus each part's own (see its header). A part that
  * fails is reported as failed with its error; the others still run. Figures only: nothing here
@@ -31,6 +32,7 @@ import {
 } from './bench.support';
 import { measureScaling } from './consumer-scaling';
 import { measureFailover } from './failover';
+import { measureExactlyOnce } from './exactly-once';
 import { measureKafkaOutage } from './kafka-outage';
 import { measureLatency } from './latency';
 import { measureRelay } from './relay';
@@ -41,6 +43,7 @@ const PARTS: Array<{ key: string; title: string; run: () => Promise<PartResult> 
   { key: 'failover', title: 'Failover', run: () => measureFailover() },
   { key: 'latency', title: 'End-to-end latency', run: () => measureLatency() },
   { key: 'kafka-outage', title: 'Kafka outage', run: () => measureKafkaOutage() },
+  { key: 'exactly-once', title: 'Cost of exactly-once', run: () => measureExactlyOnce() },
 ];
 
 async function main(): Promise<void> {

@@ -1,16 +1,17 @@
 /**
  * One worker replica of the example service alone: how many order events per second it applies
- * (exactly-once transaction: marker insertMany, then the read-models batch handler's views find,
- * views bulkWrite and stats bulkWrite, then the commit), and what
+ * (exactly-once transaction: marker insertMany, or with `--dedupe=offsets` one applied-offset upsert,
+ * then the read-models batch handler's views find, views bulkWrite and stats bulkWrite, then the
+ * commit), and what
  * each event costs in CPU, in the worker process and in the MongoDB stand-in (its own process).
  *
  * The orders topic is pre-filled with `--events` insert events of new orders (as the relay would
  * publish them) before the worker starts; optionally `--preload` markers and views are inserted
  * first, so the collections have the size a longer run would give them. The window measured runs
  * from 10% to 90% of the events applied (start-up and tail left out); after it every event must be
- * applied (markers and views counted).
+ * applied (the customers' eventsApplied counters and the views counted).
  *
- *   node -r @swc-node/register bench/worker.ts [--events=4000] [--preload=20000] [--batch-size=N] [--profile]
+ *   node -r @swc-node/register bench/worker.ts [--events=4000] [--preload=20000] [--batch-size=N] [--dedupe=markers|offsets] [--profile]
  *
  * Without `--batch-size` or `--profile` it runs twice on fresh servers, first with one transaction per
  * message (WORKER_BATCH_SIZE=1, the baseline), then with shared transactions (the default), and
@@ -27,7 +28,9 @@ import { join, resolve, sep } from 'node:path';
 import { MongoClient } from 'mongodb';
 import { changeEvents } from 'nest-change-stream/testing';
 import { ORDERS_TOPIC } from '../src/config/change-stream.config';
+import type { DedupeMode } from '../src/config/environment';
 import { SHOP_DB } from '../src/orders/order.schema';
+import { eventsApplied } from '../src/orders/read-model-audit';
 import { changeEventProducer, testKafka } from '../test/consumer/fixtures/kafka-tools';
 import type { Replica } from '../test/support/replicas';
 import { waitFor } from '../test/support/wait';
@@ -52,6 +55,8 @@ export interface WorkerBenchOptions {
   events?: number;
   /** WORKER_BATCH_SIZE of the worker (messages per shared transaction); undefined: the library default. */
   batchSize?: number;
+  /** WORKER_DEDUPE of the worker; undefined: the library default (markers). */
+  dedupe?: DedupeMode;
   preload?: number;
   profile?: boolean;
   keepProfiles?: boolean;
@@ -103,8 +108,8 @@ export async function measureWorker(
     }
     log(`worker: producing ${events} order insert events to ${ORDERS_TOPIC.name}; logs in ${dir}`);
     const producer = await changeEventProducer(testKafka(servers.kafkaBrokers, 'bench-worker'));
+    const customers = `bench-${Date.now().toString(36)}-`;
     try {
-      const customers = `bench-${Date.now().toString(36)}-`;
       const all = Array.from({ length: events }, (_, n) =>
         changeEvents.insert('orders', newOrder(n, customers), { db: SHOP_DB }),
       );
@@ -115,18 +120,19 @@ export async function measureWorker(
     }
 
     const batchEnv = options.batchSize === undefined ? {} : { WORKER_BATCH_SIZE: String(options.batchSize) };
+    const dedupeEnv = options.dedupe === undefined ? {} : { WORKER_DEDUPE: options.dedupe };
     const worker = await startReady(
       'worker',
-      replicaEnv(servers, 'worker', { ...batchEnv, ...profileEnv('worker') }),
+      replicaEnv(servers, 'worker', { ...batchEnv, ...dedupeEnv, ...profileEnv('worker') }),
       dir,
       (h) => (h.details?.changeStream?.consumer?.assignedPartitions ?? 0) > 0,
     );
     replicas.push(worker);
     const pids = { worker: worker.pid, mongo: servers.mongoPid };
-    // NOTE: the marker count (collection metadata, cheap) rather than the worker's /metrics, whose
-    // scrape costs the worker CPU and the MongoDB stand-in a checkpoint read.
+    // NOTE: the customers' eventsApplied counters (500 small documents) rather than the worker's
+    // /metrics, whose scrape costs the worker CPU; markers would not count in `offsets` mode.
     const markerCollection = client.db(MARKERS.db).collection(MARKERS.collection);
-    const handled = async () => (await markerCollection.estimatedDocumentCount()) - preload;
+    const handled = () => eventsApplied(client.db(SHOP_DB), customers);
 
     const from = Math.ceil(events * 0.1);
     const to = Math.floor(events * 0.9);
@@ -169,8 +175,9 @@ export async function measureWorker(
       timeoutMs,
       intervalMs: 250,
     });
-    const [markers, views, errors] = await Promise.all([
+    const [markers, counted, views, errors] = await Promise.all([
       markerCollection.estimatedDocumentCount(),
+      handled(),
       client.db(SHOP_DB).collection('order_views').estimatedDocumentCount(),
       worker.metric(HANDLER_ERRORS),
     ]);
@@ -188,8 +195,8 @@ export async function measureWorker(
       ],
       [
         'every event applied once',
-        `${markers - preload} new markers, ${views - preload} new views for ${events} events` +
-          (markers - preload === events && views - preload === events ? ' (ok)' : ' (MISMATCH)'),
+        `${counted} counted applied, ${views - preload} new views, ${markers - preload} new markers for ${events} events` +
+          (counted === events && views - preload === events ? ' (ok)' : ' (MISMATCH)'),
       ],
       [
         'share of that CPU in the kernel (system time): worker / MongoDB stand-in',
@@ -231,6 +238,7 @@ export async function measureWorker(
         `${preload} markers and views preloaded`,
         'window: from 10% to 90% of the events applied',
         `worker.batchSize ${options.batchSize ?? 'default (100)'}`,
+        `worker.dedupe ${options.dedupe ?? 'default (markers)'}`,
         profile ? 'CPU profiler on (inflates the CPU figures)' : 'no profiler',
         'MongoDB stand-in in its own process',
       ],

@@ -6,9 +6,11 @@
  * any lost event or duplicate effect, or when the run could not finish.
  *
  * Env: CHAOS_SEED (default: random), CHAOS_CHANGES (10000), CHAOS_REPLICAS (4), LEASE_TTL_MS (3000),
- * CHAOS_ROUNDS (faults of each kind, 1), CHAOS_FAULTS (comma list of kinds, default all).
+ * CHAOS_ROUNDS (faults of each kind, 1), CHAOS_FAULTS (comma list of kinds, default all),
+ * RELAY_DELIVERY and WORKER_DEDUPE (passed to the replicas; default: the library's).
  */
 import 'reflect-metadata';
+import { DEDUPE_MODES, DELIVERY_MODES, type DedupeMode, type DeliveryMode } from '../src/config/environment';
 import { FAULT_KINDS, runChaos, type FaultKind } from '../test/chaos/chaos-run';
 import { passed, summary } from '../test/chaos/summary';
 
@@ -31,6 +33,14 @@ function faultsFrom(text: string | undefined): FaultKind[] | undefined {
   return kinds;
 }
 
+function modeFrom<T extends string>(name: string, modes: readonly T[]): T | undefined {
+  const text = process.env[name]?.trim();
+  if (!text) return undefined;
+  if (!(modes as readonly string[]).includes(text))
+    throw new Error(`${name} must be one of ${modes.join(' | ')}; got "${text}"`);
+  return text as T;
+}
+
 async function main(): Promise<number> {
   // NOTE: exit (not die) on a signal, so the exit hooks stop the replicas and redis-servers started here.
   for (const signal of ['SIGINT', 'SIGTERM'] as const)
@@ -46,6 +56,8 @@ async function main(): Promise<number> {
     leaseTtlMs: numberFrom('LEASE_TTL_MS', 3_000, 1_000),
     rounds: numberFrom('CHAOS_ROUNDS', 1, 1),
     faults: faultsFrom(process.env.CHAOS_FAULTS),
+    delivery: modeFrom<DeliveryMode>('RELAY_DELIVERY', DELIVERY_MODES),
+    dedupe: modeFrom<DedupeMode>('WORKER_DEDUPE', DEDUPE_MODES),
     log: say,
   });
   for (const line of summary(result)) say(line);

@@ -53,7 +53,17 @@ describe('change-stream configuration of the service', () => {
   it('passes RELAY_MAX_PUBLISH_STALL_MS as relay.maxPublishStallMs, and no relay options when unset', () => {
     const env = parseEnvironment({ RELAY_MAX_PUBLISH_STALL_MS: '2000' });
     expect(changeStreamOptions(env, servers(false), connection).relay).toEqual({ maxPublishStallMs: 2000 });
-    expect(changeStreamOptions(parseEnvironment({}), servers(false), connection).relay).toBeUndefined();
+    expect(changeStreamOptions(parseEnvironment({}), servers(false), connection).relay).toEqual({});
+  });
+
+  it('passes RELAY_DELIVERY as relay.delivery and WORKER_DEDUPE as worker.dedupe', () => {
+    const env = parseEnvironment({ RELAY_DELIVERY: 'exactly-once', WORKER_DEDUPE: 'offsets' });
+    const options = changeStreamOptions(env, servers(false), connection);
+    expect(options.relay).toEqual({ delivery: 'exactly-once' });
+    expect(options.worker).toMatchObject({ dedupe: 'offsets' });
+    expect(changeStreamOptions(parseEnvironment({}), servers(false), connection).worker).not.toHaveProperty(
+      'dedupe',
+    );
   });
 
   it('shortens the consumer-group timings on the embedded Kafka or when asked', () => {

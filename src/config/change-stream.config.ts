@@ -31,10 +31,14 @@ export function changeStreamOptions(
     lease: env.leaseTtlMs ? { ttlMs: env.leaseTtlMs } : {},
     streams: [{ ...ORDERS_STREAM }],
     ...(env.onHistoryLost ? { onHistoryLost: env.onHistoryLost } : {}),
-    ...(env.maxPublishStallMs ? { relay: { maxPublishStallMs: env.maxPublishStallMs } } : {}),
+    relay: {
+      ...(env.maxPublishStallMs ? { maxPublishStallMs: env.maxPublishStallMs } : {}),
+      ...(env.delivery ? { delivery: env.delivery } : {}),
+    },
     worker: {
       groupId: 'orders-read-models',
       database: SHOP_DB,
+      ...(env.dedupe ? { dedupe: env.dedupe } : {}),
       ...(env.workerBatchSize ? { batchSize: env.workerBatchSize } : {}),
       ...groupTimings(env, servers),
     },

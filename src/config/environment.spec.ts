@@ -36,6 +36,15 @@ describe('parseEnvironment', () => {
     });
   });
 
+  it('reads RELAY_DELIVERY and WORKER_DEDUPE, leaving the library defaults when unset', () => {
+    expect(parseEnvironment({ RELAY_DELIVERY: 'exactly-once', WORKER_DEDUPE: ' offsets ' })).toMatchObject({
+      delivery: 'exactly-once',
+      dedupe: 'offsets',
+    });
+    expect(parseEnvironment({})).not.toHaveProperty('delivery');
+    expect(parseEnvironment({})).not.toHaveProperty('dedupe');
+  });
+
   it.each(['fail', 'resnapshot'] as const)('reads ON_HISTORY_LOST=%s', (policy) => {
     expect(parseEnvironment({ ON_HISTORY_LOST: ` ${policy} ` }).onHistoryLost).toBe(policy);
     expect(parseEnvironment({}).onHistoryLost).toBeUndefined();
@@ -48,6 +57,8 @@ describe('parseEnvironment', () => {
 
   it.each([
     [{ ON_HISTORY_LOST: 'skip' }, /ON_HISTORY_LOST must be one of fail \| resnapshot; got "skip"/],
+    [{ RELAY_DELIVERY: 'once' }, /RELAY_DELIVERY must be one of exactly-once \| at-least-once; got "once"/],
+    [{ WORKER_DEDUPE: 'ids' }, /WORKER_DEDUPE must be one of markers \| offsets; got "ids"/],
     [{ APP_ROLE: 'leader' }, /APP_ROLE must be one of listener \| worker \| all; got "leader"/],
     [{ PORT: 'http' }, /PORT must be a TCP port number/],
     [{ PORT: '70000' }, /PORT must be a TCP port number/],

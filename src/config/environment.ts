@@ -8,6 +8,10 @@ export const APP_ROLES = ['listener', 'worker', 'all'] as const;
 export type AppRole = (typeof APP_ROLES)[number];
 export const HISTORY_LOST_POLICIES = ['fail', 'resnapshot'] as const;
 export type HistoryLostPolicy = (typeof HISTORY_LOST_POLICIES)[number];
+export const DELIVERY_MODES = ['exactly-once', 'at-least-once'] as const;
+export type DeliveryMode = (typeof DELIVERY_MODES)[number];
+export const DEDUPE_MODES = ['markers', 'offsets'] as const;
+export type DedupeMode = (typeof DEDUPE_MODES)[number];
 
 export interface ServiceEnvironment {
   /** MongoDB URI; undefined means the embedded stand-in. */
@@ -28,6 +32,10 @@ export interface ServiceEnvironment {
   onHistoryLost?: HistoryLostPolicy;
   /** The relay's `relay.maxPublishStallMs` (RELAY_MAX_PUBLISH_STALL_MS); undefined means the library default (15 s). */
   maxPublishStallMs?: number;
+  /** The relay's `relay.delivery` (RELAY_DELIVERY); undefined means the library default (`at-least-once`). */
+  delivery?: DeliveryMode;
+  /** The workers' `worker.dedupe` (WORKER_DEDUPE); undefined means the library default (`markers`). */
+  dedupe?: DedupeMode;
 }
 
 export class EnvironmentError extends Error {
@@ -105,7 +113,9 @@ export function parseEnvironment(env: NodeJS.ProcessEnv = process.env): ServiceE
       `WORKER_BATCH_SIZE must be an integer from 1 to 10000; got "${env.WORKER_BATCH_SIZE}"`,
     );
   }
-  const onHistoryLost = historyLostPolicy(env.ON_HISTORY_LOST);
+  const onHistoryLost = oneOf('ON_HISTORY_LOST', HISTORY_LOST_POLICIES, env.ON_HISTORY_LOST);
+  const delivery = oneOf('RELAY_DELIVERY', DELIVERY_MODES, env.RELAY_DELIVERY);
+  const dedupe = oneOf('WORKER_DEDUPE', DEDUPE_MODES, env.WORKER_DEDUPE);
   const stallText = env.RELAY_MAX_PUBLISH_STALL_MS?.trim();
   const maxPublishStallMs = stallText ? Number(stallText) : undefined;
   if (stallText && (!/^\d+$/.test(stallText) || maxPublishStallMs! < 100 || maxPublishStallMs! > 3_600_000)) {
@@ -124,17 +134,21 @@ export function parseEnvironment(env: NodeJS.ProcessEnv = process.env): ServiceE
     workerBatchSize,
     ...(onHistoryLost ? { onHistoryLost } : {}),
     ...(maxPublishStallMs ? { maxPublishStallMs } : {}),
+    ...(delivery ? { delivery } : {}),
+    ...(dedupe ? { dedupe } : {}),
   };
 }
 
-/** ON_HISTORY_LOST: `fail` or `resnapshot`; undefined when unset or blank. */
-function historyLostPolicy(value: string | undefined): HistoryLostPolicy | undefined {
-  const policy = value?.trim();
-  if (!policy) return undefined;
-  if (!(HISTORY_LOST_POLICIES as readonly string[]).includes(policy)) {
-    throw new EnvironmentError(
-      `ON_HISTORY_LOST must be one of ${HISTORY_LOST_POLICIES.join(' | ')}; got "${value}"`,
-    );
+/** Variable `name`: one of `values`; undefined when unset or blank. */
+function oneOf<T extends string>(
+  name: string,
+  values: readonly T[],
+  value: string | undefined,
+): T | undefined {
+  const chosen = value?.trim();
+  if (!chosen) return undefined;
+  if (!(values as readonly string[]).includes(chosen)) {
+    throw new EnvironmentError(`${name} must be one of ${values.join(' | ')}; got "${value}"`);
   }
-  return policy as HistoryLostPolicy;
+  return chosen as T;
 }

@@ -103,3 +103,15 @@ function describeCounts(counts: Record<string, number>): string {
     .map(([k, n]) => `${k}:${n}`)
     .join(',')}}`;
 }
+
+/** The sum of the `eventsApplied` counters of the customers whose id starts with `customerPrefix`: change events the read models applied. */
+export async function eventsApplied(shop: Db, customerPrefix: string): Promise<number> {
+  const [row] = await shop
+    .collection<{ _id: string; eventsApplied?: number }>('customer_stats')
+    .aggregate<{ n: number }>([
+      { $match: { _id: new RegExp(`^${customerPrefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`) } },
+      { $group: { _id: null, n: { $sum: '$eventsApplied' } } },
+    ])
+    .toArray();
+  return row?.n ?? 0;
+}

@@ -17,7 +17,9 @@ import { join } from 'node:path';
 import { MongoClient, type MongoClientOptions } from 'mongodb';
 import { DEFAULTS } from 'nest-change-stream';
 import { ORDERS_TOPIC } from '../../src/config/change-stream.config';
+import type { DedupeMode, DeliveryMode } from '../../src/config/environment';
 import { SHOP_DB } from '../../src/orders/order.schema';
+import { eventsApplied } from '../../src/orders/read-model-audit';
 import { seededRandom } from '../e2e/orders-client';
 import { groundFromEnv, startGround, type Ground } from '../support/ground';
 import { waitFor } from '../support/wait';
@@ -39,6 +41,8 @@ import {
   ReplicaPool,
   type LivenessRestart,
 } from './replica-pool';
+import { auditTopic, describeTopic, topicEnds, type TopicAudit } from './topic-audit';
+import { Backpressure, quiet, SESSION_TIMEOUT_MS } from './read-model-progress';
 import { judge, type Verdict } from './verdict';
 import { ChaosWriter, type WriterCounts } from './workload';
 
@@ -52,6 +56,10 @@ export interface ChaosOptions {
   replicas: number;
   /** LEASE_TTL_MS of the replicas. */
   leaseTtlMs: number;
+  /** The replicas' `relay.delivery` (RELAY_DELIVERY; default: the library's). */
+  delivery?: DeliveryMode;
+  /** The replicas' `worker.dedupe` (WORKER_DEDUPE; default: the library's). */
+  dedupe?: DedupeMode;
   /** Which kinds of fault to inject (default: all). */
   faults?: readonly FaultKind[];
   /** How many times each kind is injected (default 1). */
@@ -82,6 +90,9 @@ export interface ChaosOptions {
 
 export interface ChaosResult {
   seed: number;
+  /** The replicas' delivery and dedupe modes (undefined: the library's defaults). */
+  delivery?: DeliveryMode;
+  dedupe?: DedupeMode;
   /** False when the run could not finish (`error` says why); the figures are then partial. */
   completed: boolean;
   error?: string;
@@ -95,6 +106,8 @@ export interface ChaosResult {
   timeline: FaultRecord[];
   lostEvents: number;
   duplicateEffects: number;
+  /** What a read-committed consumer of the orders topic saw (absent when the run stopped before). */
+  topic?: TopicAudit;
   /**
    * The longest leader failover (SIGKILL / SIGSTOP of the leader to a live replica reporting
    * leadership with a higher epoch on /health), null when none was measured.
@@ -118,7 +131,6 @@ export interface ChaosResult {
   servers: string;
 }
 
-const SESSION_TIMEOUT_MS = 6_000;
 /** Change events written after a held writer was let go, before the fault it waited for is injected. */
 const WARMUP_EVENTS = 40;
 
@@ -134,6 +146,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
 
   const result: ChaosResult = {
     seed,
+    delivery: options.delivery,
+    dedupe: options.dedupe,
     completed: false,
     eventsWritten: 0,
     faultsInjected: Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>,
@@ -200,6 +214,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       REDIS_URLS: ground.redisUrls.join(','),
       REDIS_URL: '',
       LEASE_TTL_MS: String(options.leaseTtlMs),
+      ...(options.delivery ? { RELAY_DELIVERY: options.delivery } : {}),
+      ...(options.dedupe ? { WORKER_DEDUPE: options.dedupe } : {}),
       ...(!ground.real.kafka && !process.env.KAFKA_SESSION_TIMEOUT_MS
         ? { KAFKA_SESSION_TIMEOUT_MS: String(SESSION_TIMEOUT_MS) }
         : {}),
@@ -232,18 +248,19 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     );
 
     const markerSince = new Date();
-    // The stand-in holds this run's markers only: their count is how many events were applied (cheap).
-    const markers = auditClient.db(DEFAULTS.storage.database).collection(DEFAULTS.storage.processed);
-    const applied = ground.real.mongo ? undefined : () => markers.estimatedDocumentCount();
-    const lag = applied && new Backpressure(applied, options.maxLag ?? 500);
+    const topicStart = await topicEnds(ground.kafkaBrokers, ORDERS_TOPIC.name);
+    const prefix = `chaos${seed.toString(36)}x${Date.now().toString(36)}-`;
+    // The customers' eventsApplied counters of this run: how many events the read models applied.
+    const applied = () => eventsApplied(auditClient.db(SHOP_DB), prefix);
+    const lag = new Backpressure(applied, options.maxLag ?? 500);
     const writer = new ChaosWriter(writerClient, {
       seed: random() * 2 ** 32,
       changes: options.changes,
       lanes: options.lanes,
-      prefix: `chaos${seed.toString(36)}x${Date.now().toString(36)}-`,
+      prefix,
       gate: async (position) => {
         await gateOf(plan, position);
-        await lag?.wait(position);
+        await lag.wait(position);
       },
     });
     theWriter = writer;
@@ -279,7 +296,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const progress = setInterval(() => {
       void (async () => {
         const error = writer.lastError ? `; last write error: ${writer.lastError.slice(0, 120)}` : '';
-        const done = applied ? `, ${await applied().catch(() => '?')} applied` : '';
+        const done = `, ${await applied().catch(() => '?')} applied`;
         log(
           `${stamp()} written ${writer.written}/${options.changes}${done} (${writer.counts.transactions} transactions, ${writer.counts.resolvedByReading} resolved by reading back)${error}`,
         );
@@ -330,13 +347,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
 
     const input = {
       shop: auditClient.db(SHOP_DB),
-      markers: ground.real.mongo
-        ? undefined
-        : {
-            db: auditClient.db(DEFAULTS.storage.database),
-            collection: DEFAULTS.storage.processed,
-            since: markerSince,
-          },
+      // NOTE: the stand-in holds this run's markers only; `offsets` dedupe writes none.
+      markers:
+        ground.real.mongo || options.dedupe === 'offsets'
+          ? undefined
+          : {
+              db: auditClient.db(DEFAULTS.storage.database),
+              collection: DEFAULTS.storage.processed,
+              since: markerSince,
+            },
       customerPrefix: writer.customerPrefix,
       eventsWritten: writer.written,
       transitions: writer.transitions,
@@ -345,7 +364,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     };
     const verdict = await quiet({
       check: () => judge(input),
-      applied: applied ?? null,
+      applied,
       written: writer.written,
       timeoutMs: options.quietTimeoutMs ?? 300_000,
       leaseTtlMs: options.leaseTtlMs,
@@ -356,6 +375,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       // What each replica's relay and worker reported when the read models stopped moving.
       for (const line of describeStall(await pool.probe())) log(line);
     }
+    result.topic = await auditTopic(ground.kafkaBrokers, ORDERS_TOPIC.name, topicStart);
+    log(`${stamp()} topic: ${describeTopic(result.topic, writer.written)}`);
     Object.assign(result, {
       verdict: verdict.verdict,
       lostEvents: verdict.verdict.lostEvents,
@@ -388,46 +409,6 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
 }
 
 /**
- * Holds the writer while it is more than `maxLag` events ahead of the applied ones. Gives way when
- * nothing was applied for `stallMs` (the run must not hang on a stuck worker: the check reports it).
- */
-class Backpressure {
-  private applied = 0;
-  private readAt = 0;
-  private progressAt = Date.now();
-  private reading?: Promise<void>;
-  /** ms the writer spent held. */
-  heldMs = 0;
-
-  constructor(
-    private readonly count: () => Promise<number>,
-    private readonly maxLag: number,
-    private readonly stallMs = 60_000,
-  ) {}
-
-  async wait(position: number): Promise<void> {
-    const start = Date.now();
-    while (position - this.applied > this.maxLag && Date.now() - this.progressAt < this.stallMs) {
-      await this.read();
-      if (position - this.applied > this.maxLag) await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    this.heldMs += Date.now() - start;
-  }
-
-  private read(): Promise<void> {
-    if (this.reading || Date.now() - this.readAt < 100) return this.reading ?? Promise.resolve();
-    this.readAt = Date.now();
-    this.reading = this.count()
-      .then((n) => {
-        if (n > this.applied) [this.applied, this.progressAt] = [n, Date.now()];
-      })
-      .catch(() => undefined)
-      .finally(() => (this.reading = undefined));
-    return this.reading;
-  }
-}
-
-/**
  * A planned fault of this run. Its gate opens (`release()`) once the fault before it was waited out;
  * until then the writer does not pass its position (`held` says it had to wait), so every fault meets
  * writes in flight and none is pushed past the end of the writes.
@@ -452,73 +433,5 @@ async function gateOf(plan: RunFault[], position: number): Promise<void> {
     if (fault.released) continue;
     fault.held = true;
     await fault.open;
-  }
-}
-
-/**
- * Waits until the read models can be judged, then judges them. With `applied` (the count of processed
- * markers, cheap: a full check reads every order and view, and would slow the in-process MongoDB
- * stand-in down for everyone) it waits until every written event has a marker, or until the count
- * stops moving for a while; without it (a shared server) it repeats the full check until it passes
- * or stops changing.
- */
-async function quiet(options: {
-  check: () => Promise<Verdict>;
-  applied: (() => Promise<number>) | null;
-  written: number;
-  timeoutMs: number;
-  leaseTtlMs: number;
-  log: (line: string) => void;
-}): Promise<{ verdict: Verdict; clean: boolean; why: string }> {
-  const { check, applied, written, timeoutMs, log } = options;
-  const stillFor = Math.max(30_000, 4 * options.leaseTtlMs, 4 * SESSION_TIMEOUT_MS);
-  const deadline = Date.now() + timeoutMs;
-  let last: string | number | undefined;
-  let since = Date.now();
-  let lastLog = Date.now();
-  let verdict: Verdict | undefined;
-  const clean = (v: Verdict) => v.mismatches.length === 0 && !v.lostEvents && !v.duplicateEffects;
-  for (;;) {
-    const timedOut = Date.now() > deadline;
-    if (applied) {
-      const count = await applied().catch(() => -1);
-      if (count !== last) [last, since] = [count, Date.now()];
-      const stalled = Date.now() - since > stillFor;
-      if (count >= written || stalled || timedOut) {
-        verdict = await check();
-        if (clean(verdict)) return { verdict, clean: true, why: '' };
-        if (count >= written)
-          return { verdict, clean: false, why: 'the check failed with every event applied' };
-        return {
-          verdict,
-          clean: false,
-          why: stalled
-            ? `no event was applied for ${stillFor} ms (${count}/${written} applied)`
-            : `the read models did not catch up within ${timeoutMs} ms (${count}/${written} applied)`,
-        };
-      }
-      if (Date.now() - lastLog >= 10_000) {
-        lastLog = Date.now();
-        log(`  ${count}/${written} events applied to the read models`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
-      continue;
-    }
-    verdict = await check().catch(() => verdict);
-    if (verdict && clean(verdict)) return { verdict, clean: true, why: '' };
-    const signature = verdict ? verdict.mismatches.join('\n') : '';
-    if (signature !== last) [last, since] = [signature, Date.now()];
-    else if (verdict && Date.now() - since > stillFor)
-      return {
-        verdict,
-        clean: false,
-        why: `the read models stopped changing ${stillFor} ms before the check`,
-      };
-    if (timedOut) {
-      if (verdict)
-        return { verdict, clean: false, why: `the read models did not catch up within ${timeoutMs} ms` };
-      throw new Error('the read models could not be read');
-    }
-    await new Promise((resolve) => setTimeout(resolve, 5_000));
   }
 }

@@ -12,11 +12,14 @@
  *   a duplicate effect. The handler derives each change from the order's view, so a redelivery in
  *   order changes nothing and only an older event applied after a newer one shows; that is exactly
  *   the duplicate a broken dedupe lets through.
+ * - applied: the customers' `eventsApplied` counters (`$inc` per event applied, whatever the order's
+ *   state): below the events written are lost events, above are events applied twice. The one view
+ *   that counts on any server and in either dedupe mode (`offsets` writes no markers).
  * Whatever else `auditReadModels` finds stays in `mismatches`; any mismatch fails the run.
  */
 import type { Db, ObjectId } from 'mongodb';
 import { ORDER_TRANSITIONS, type OrderStatus } from '../../src/orders/order.schema';
-import { auditReadModels, type TransitionCounts } from '../../src/orders/read-model-audit';
+import { auditReadModels, eventsApplied, type TransitionCounts } from '../../src/orders/read-model-audit';
 
 /** The handler whose markers are counted. */
 export const READ_MODEL_HANDLER_ID = 'orders.read-models';
@@ -46,6 +49,8 @@ export interface Verdict {
     transitionsExtra: number;
     eventsWithoutMarker: number;
     markersBeyondEvents: number;
+    eventsNotCounted: number;
+    eventsCountedTwice: number;
   };
   /** Every difference found (read models vs orders vs the writer's books). */
   mismatches: string[];
@@ -59,7 +64,7 @@ interface ViewRow {
 
 export async function judge(input: VerdictInput): Promise<Verdict> {
   const { shop, customerPrefix } = input;
-  const prefix = new RegExp(`^${customerPrefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`);
+  const prefix = new RegExp(`^${escapeRegExp(customerPrefix)}`);
   const [audit, views, stats, markers] = await Promise.all([
     auditReadModels(shop, { transitions: input.transitions, customerPrefix }),
     shop.collection<ViewRow>('order_views').find({ customerId: prefix }).toArray(),
@@ -82,6 +87,8 @@ export async function judge(input: VerdictInput): Promise<Verdict> {
     transitionsExtra: 0,
     eventsWithoutMarker: 0,
     markersBeyondEvents: 0,
+    eventsNotCounted: 0,
+    eventsCountedTwice: 0,
   };
   let duplicateViews = 0;
 
@@ -116,6 +123,12 @@ export async function judge(input: VerdictInput): Promise<Verdict> {
     }
   }
 
+  const applied = await eventsApplied(shop, customerPrefix);
+  parts.eventsNotCounted = Math.max(0, input.eventsWritten - applied);
+  parts.eventsCountedTwice = Math.max(0, applied - input.eventsWritten);
+  if (applied !== input.eventsWritten)
+    mismatches.push(`customer_stats: ${applied} events applied for ${input.eventsWritten} written`);
+
   const statsById = new Map(stats.map((doc) => [String(doc._id), doc.transitions ?? {}]));
   const customers = new Set([...Object.keys(input.transitions), ...statsById.keys()]);
   const missingByCustomer = new Map<string, number>();
@@ -146,12 +159,16 @@ export async function judge(input: VerdictInput): Promise<Verdict> {
     parts.missingViews + parts.viewsOfDeletedOrders + parts.staleViews + parts.transitionsMissing;
   const duplicatesByEffects = parts.transitionsExtra + duplicateViews;
   return {
-    lostEvents: Math.max(lostByEffects, parts.eventsWithoutMarker),
-    duplicateEffects: Math.max(duplicatesByEffects, parts.markersBeyondEvents),
+    lostEvents: Math.max(lostByEffects, parts.eventsWithoutMarker, parts.eventsNotCounted),
+    duplicateEffects: Math.max(duplicatesByEffects, parts.markersBeyondEvents, parts.eventsCountedTwice),
     markers,
     parts,
     mismatches,
   };
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 /** Whether `to` can follow `from` through zero or more allowed transitions. */

@@ -176,4 +176,30 @@ describe("applied offsets (worker.dedupe: 'offsets') in the executor", () => {
     expect(await store.exists(m)).toBe(true);
     expect(await offsets.collection.countDocuments({ topic })).toBe(0);
   });
+
+  // mongod keeps a transaction whose client died (a SIGKILLed worker) open, with its writes' locks,
+  // until transactionLifetimeLimitSeconds (60 s); a write of another transaction to one of those
+  // documents gets a WriteConflict until then. So the offset is written last: a worker killed while
+  // its handlers ran holds only the documents they wrote, not its partition's offset document.
+  it('writes the offset last: a transaction abandoned while its handlers ran does not hold the partition', async () => {
+    const dead = worker();
+    let started!: () => void;
+    const running = new Promise<void>((resolve) => (started = resolve));
+    const abandoned: SharedEffect = {
+      markers: [marker(0)],
+      effect: async () => {
+        started();
+        await new Promise(() => undefined); // the process died here: the transaction is never ended
+      },
+    };
+    void dead.executor.runShared([abandoned]);
+    await running;
+
+    const owner = worker();
+    const later = batch(1, 3);
+    await owner.executor.runShared(later.map((m) => bump(m)));
+
+    expect(await counts(later)).toEqual([1, 1, 1]);
+    expect(await owner.offsets.collection.findOne({ topic })).toMatchObject({ offset: 3 });
+  });
 });

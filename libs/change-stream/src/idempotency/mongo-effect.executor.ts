@@ -117,8 +117,8 @@ export class MongoEffectExecutor extends EffectExecutor {
       const session = this.client.startSession();
       try {
         await session.withTransaction(async () => {
-          await offsets.advance(topic, partition, state, next, session);
           await effect(session);
+          await offsets.advance(topic, partition, state, next, session);
         }, TRANSACTION_OPTIONS);
       } catch (error) {
         if (lostConnection(error)) await endOnServer(this.client, session);
@@ -151,8 +151,10 @@ export class MongoEffectExecutor extends EffectExecutor {
       const last = Math.max(...pending.flatMap((e) => e.markers.map((m) => offsetNumber(m.offset))));
       const next = afterBatch(state, last);
       try {
-        await this.runSharedWith(pending, (session) =>
-          offsets.advance(topic, partition, state, next, session),
+        await this.runSharedWith(
+          pending,
+          (session) => offsets.advance(topic, partition, state, next, session),
+          true,
         );
       } catch (error) {
         if (!(error instanceof SharedEffectError)) throw error;
@@ -183,10 +185,11 @@ export class MongoEffectExecutor extends EffectExecutor {
   private async runSharedWith(
     effects: readonly SharedEffect[],
     guard: (session: ClientSession) => Promise<void>,
+    guardLast = false,
   ): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.sharedOnce(effects, guard);
+        await this.sharedOnce(effects, guard, guardLast);
         return;
       } catch (error) {
         // NOTE: a write conflict with another transaction (TransientTransactionError, as withTransaction
@@ -203,12 +206,13 @@ export class MongoEffectExecutor extends EffectExecutor {
   private async sharedOnce(
     effects: readonly SharedEffect[],
     guard: (session: ClientSession) => Promise<void>,
+    guardLast = false,
   ): Promise<void> {
     const session = this.client.startSession();
     try {
       session.startTransaction(TRANSACTION_OPTIONS);
       try {
-        await guard(session);
+        if (!guardLast) await guard(session);
         for (let index = 0; index < effects.length; index++) {
           try {
             await effects[index].effect(session);
@@ -216,6 +220,7 @@ export class MongoEffectExecutor extends EffectExecutor {
             throw new SharedEffectError(index, error);
           }
         }
+        if (guardLast) await guard(session);
       } catch (error) {
         if (session.inTransaction()) await session.abortTransaction().catch(() => undefined);
         // NOTE: the driver ignores a failed abort (as the spec says); a lost connection may have lost it.

@@ -6,6 +6,8 @@ import type { Verdict } from './verdict';
 
 /** The consumer group session timeout of the run's replicas (ms). */
 export const SESSION_TIMEOUT_MS = 6_000;
+/** mongod's default transactionLifetimeLimitSeconds, in ms (the stand-in's too). */
+const TRANSACTION_LIFETIME_MS = 60_000;
 
 /**
  * Holds the writer while it is more than `maxLag` events ahead of the applied ones. Gives way when
@@ -62,7 +64,9 @@ export async function quiet(options: {
   log: (line: string) => void;
 }): Promise<{ verdict: Verdict; clean: boolean; why: string }> {
   const { check, applied, written, timeoutMs, log } = options;
-  const stillFor = Math.max(30_000, 4 * options.leaseTtlMs, 4 * SESSION_TIMEOUT_MS);
+  // NOTE: a worker killed mid-transaction leaves it open on the server, holding the documents it wrote,
+  // until MongoDB aborts it (transactionLifetimeLimitSeconds, 60 s): their redelivery waits that long.
+  const stillFor = Math.max(TRANSACTION_LIFETIME_MS + 15_000, 4 * options.leaseTtlMs, 4 * SESSION_TIMEOUT_MS);
   const deadline = Date.now() + timeoutMs;
   let last: number | undefined;
   let since = Date.now();

@@ -20,7 +20,7 @@ export function summary(result: ChaosResult): string[] {
     `modes:             relay.delivery ${result.delivery ?? 'default (at-least-once)'}, worker.dedupe ${result.dedupe ?? 'default (markers)'}`,
     `topic:             ${result.topic ? describeTopic(result.topic, result.eventsWritten) : 'not read'}`,
     `longest failover:  ${result.longestFailoverMs === null ? 'n/a (no leader fault)' : `${result.longestFailoverMs} ms to a new leader on /health${result.longestTakeoverMs === null ? '' : ` (new epochs taken after at most ${result.longestTakeoverMs} ms)`}`}`,
-    `processed markers: ${result.verdict?.markers ?? 'not counted (shared MongoDB)'}`,
+    `processed markers: ${result.verdict?.markers ?? 'not counted (offsets dedupe, or a shared MongoDB)'}`,
     `replicas started:  ${result.replicasStarted}; writes took ${(result.writeMs / 1000).toFixed(1)} s, the whole run ${(result.totalMs / 1000).toFixed(1)} s`,
     `replica logs:      ${result.logDir}`,
   ];

@@ -7,9 +7,6 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY libs libs
 COPY src src
 COPY tools tools
-COPY test/standins test/standins
-COPY test/kafka-broker/*.ts test/kafka-broker/
-COPY test/support test/support
 RUN npm run build:app && npm prune --omit=dev --ignore-scripts
 
 FROM node:20-bookworm-slim

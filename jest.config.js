@@ -13,7 +13,7 @@ const swc = {
 module.exports = {
   rootDir: __dirname,
   testEnvironment: 'node',
-  roots: ['<rootDir>/libs', '<rootDir>/test', '<rootDir>/src'],
+  roots: ['<rootDir>/libs', '<rootDir>/test', '<rootDir>/src', '<rootDir>/tools'],
   testRegex: '.*\\.(spec|int-spec|e2e-spec)\\.ts$',
   transform: { '^.+\\.(t|j)s$': ['@swc/jest', swc] },
   moduleFileExtensions: ['ts', 'js', 'json'],

@@ -15,8 +15,9 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { MongoClient } from 'mongodb';
 import { startGround, uniqueName } from '../test/support/ground';
-import { runAlone, say, since, startMongoProcess, type Log, type PartResult } from './bench.support';
-import { numberFlag } from './consumer-bench.support';
+import { startMongoProcess } from './support/servers';
+import { runAlone, say, since, type Log, type PartResult } from './support/report';
+import { numberFlag } from './support/worker-scenarios';
 import { backlog, cpuPerEvent, rate, relay, type Figure } from './relay';
 import { measureWorker } from './worker';
 

@@ -1,5 +1,5 @@
 /**
- * Failover time of the relay: three listener replicas of the example service (APP_ROLE=listener,
+ * Failover time of the relay: three relay replicas of the example service (APP_ROLE=relay,
  * separate processes) and orders written at a steady rate; the leader gets SIGKILL or SIGTERM, and
  * the time runs from the signal to the first event the new leader publishes: the first Kafka
  * message whose epoch header is higher than the old leader's (its timestamp is the new leader's
@@ -20,26 +20,12 @@ import { MongoClient } from 'mongodb';
 import { ORDERS_TOPIC } from '../src/config/change-stream.config';
 import type { Replica } from '../test/support/replicas';
 import { waitFor } from '../test/support/wait';
-import {
-  LEASE_TTL_MS,
-  OrderWriter,
-  followTopic,
-  leadershipOf,
-  logDir,
-  ms,
-  perSecond,
-  replicaEnv,
-  runAlone,
-  say,
-  since,
-  startReady,
-  startServers,
-  stats,
-  stopReplicas,
-  type BenchServers,
-  type Log,
-  type PartResult,
-} from './bench.support';
+import { startServers, type BenchServers } from './support/servers';
+import { LEASE_TTL_MS, leadershipOf, logDir, replicaEnv, startReady, stopReplicas } from './support/replicas';
+import { OrderWriter } from './support/orders';
+import { followTopic } from './support/topic';
+import { stats } from './support/stats';
+import { ms, perSecond, runAlone, say, since, type Log, type PartResult } from './support/report';
 
 export interface FailoverOptions {
   trials?: number;
@@ -72,10 +58,10 @@ export async function measureFailover(options: FailoverOptions = {}): Promise<Pa
   let follower: { stop(): Promise<void> } | undefined;
   try {
     const dir = logDir('failover');
-    log(`failover: starting ${REPLICAS} listener replicas (lease TTL ${LEASE_TTL_MS} ms); logs in ${dir}`);
+    log(`failover: starting ${REPLICAS} relay replicas (lease TTL ${LEASE_TTL_MS} ms); logs in ${dir}`);
     let started_ = 0;
     const start = () =>
-      startReady(`listener-${++started_}`, replicaEnv(servers, 'listener'), dir, (h) =>
+      startReady(`relay-${++started_}`, replicaEnv(servers, 'relay'), dir, (h) =>
         isUp(h.details?.changeStream?.leadership),
       );
     replicas.push(...(await Promise.all(Array.from({ length: REPLICAS }, start))));
@@ -241,7 +227,7 @@ function report(
       ['writes during the trials', `${writes.count} at ${perSecond(writes.rate)} (${writes.failed} failed)`],
     ],
     conditions: [
-      `${REPLICAS} listener replicas (separate processes), ${trials} trials per signal, alternating`,
+      `${REPLICAS} relay replicas (separate processes), ${trials} trials per signal, alternating`,
       `lease TTL ${LEASE_TTL_MS} ms (LEASE_TTL_MS), renewal every TTL/3, standby retry 300 ms + up to 200 ms jitter`,
       `lease store: Redlock over ${servers.redisUrls.length} Redis`,
       `orders written at ${perSecond(rate)} throughout`,

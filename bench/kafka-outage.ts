@@ -1,7 +1,7 @@
 /**
- * Kafka outage under load: one listener replica of the example service relays orders written at a
+ * Kafka outage under load: one relay replica of the example service relays orders written at a
  * steady rate; the only Apache Kafka broker is SIGKILLed, and restarted (same port and log
- * directory) after 60 s. Samples the listener process's resident set size (VmRSS, every 250 ms)
+ * directory) after 60 s. Samples the relay process's resident set size (VmRSS, every 250 ms)
  * before, during and after the outage, measures the time from the broker answering again until the
  * relay has published everything written before it (while the writes go on), and finally reads the
  * topic from the beginning to confirm every order written is on it.
@@ -17,27 +17,20 @@ import { MongoClient } from 'mongodb';
 import { ORDERS_TOPIC } from '../src/config/change-stream.config';
 import type { Replica } from '../test/support/replicas';
 import { waitFor } from '../test/support/wait';
+import { startServers } from './support/servers';
 import {
   LEASE_TTL_MS,
-  ORDER_BYTES,
-  OrderWriter,
   PUBLISHED,
   logDir,
-  mb,
-  perSecond,
-  followTopic,
   replicaEnv,
-  rssOf,
-  runAlone,
-  say,
-  since,
   startCompiledReplica,
   startReady,
-  startServers,
   stopReplicas,
-  type Log,
-  type PartResult,
-} from './bench.support';
+} from './support/replicas';
+import { ORDER_BYTES, OrderWriter } from './support/orders';
+import { followTopic } from './support/topic';
+import { rssOf } from './support/stats';
+import { mb, perSecond, runAlone, say, since, type Log, type PartResult } from './support/report';
 
 export interface OutageOptions {
   outageSeconds?: number;
@@ -46,7 +39,7 @@ export interface OutageOptions {
 }
 
 export const RSS_TARGET_BYTES = 300 * 1024 * 1024;
-const TITLE = 'Kafka outage under load (listener memory, catch-up)';
+const TITLE = 'Kafka outage under load (relay memory, catch-up)';
 
 export async function measureKafkaOutage(options: OutageOptions = {}): Promise<PartResult> {
   const outageSeconds = options.outageSeconds ?? Number(process.env.BENCH_OUTAGE_SECONDS ?? 60);
@@ -74,17 +67,17 @@ export async function measureKafkaOutage(options: OutageOptions = {}): Promise<P
   let follower: { stop(): Promise<void> } | undefined;
   try {
     const dir = logDir('kafka-outage');
-    log(`kafka outage: starting a listener replica; logs in ${dir}`);
+    log(`kafka outage: starting a relay replica; logs in ${dir}`);
     // NOTE: compiled ahead of time, as in production: a TypeScript compiler in the process (the other
     // parts' replicas run src/main.ts through @swc-node/register) adds about 100 MB of its own.
-    const listener = await startReady(
-      'listener',
-      replicaEnv(servers, 'listener'),
+    const relay = await startReady(
+      'relay',
+      replicaEnv(servers, 'relay'),
       dir,
       (h) => h.details?.changeStream?.leadership === 'leader',
       { start: startCompiledReplica },
     );
-    replicas.push(listener);
+    replicas.push(relay);
     await client.connect();
 
     type Stage = 'before' | 'outage' | 'after';
@@ -93,12 +86,12 @@ export async function measureKafkaOutage(options: OutageOptions = {}): Promise<P
     const heap: Record<Stage, number> = { before: 0, outage: 0, after: 0 };
     let ticks = 0;
     sampler = setInterval(() => {
-      const rss = rssOf(listener.pid);
+      const rss = rssOf(relay.pid);
       if (rss !== null) peak[stage] = Math.max(peak[stage], rss);
       // V8 heap in use (prom-client's default metric), once a second: the share of RSS that is JavaScript data.
       const at = stage;
       if (ticks++ % 4 === 0)
-        void listener
+        void relay
           .metric('nodejs_heap_size_used_bytes')
           .then((used) => (heap[at] = Math.max(heap[at], used)));
     }, 250);
@@ -108,12 +101,12 @@ export async function measureKafkaOutage(options: OutageOptions = {}): Promise<P
     log(
       `kafka outage: ${writer.count} orders written at ${perSecond(rate)}; SIGKILL to the broker, restart after ${outageSeconds} s`,
     );
-    const publishedBefore = await listener.metric(PUBLISHED);
+    const publishedBefore = await relay.metric(PUBLISHED);
     await kafka.kill(1);
     stage = 'outage';
     const downAt = performance.now();
     await sleep(outageSeconds * 1000);
-    const publishedDuring = (await listener.metric(PUBLISHED)) - publishedBefore;
+    const publishedDuring = (await relay.metric(PUBLISHED)) - publishedBefore;
     const restartAt = performance.now();
     // Resolves once the broker answers Metadata again (JVM start and log recovery after the kill).
     await kafka.restart(1);
@@ -125,7 +118,7 @@ export async function measureKafkaOutage(options: OutageOptions = {}): Promise<P
       `kafka outage: broker answering again ${since(downAt).toFixed(0)} s after the kill (its restart took ` +
         `${restartSeconds.toFixed(1)} s); ${backlog} orders written so far, peak RSS during the outage ${mb(peak.outage)}`,
     );
-    const caughtUp = await waitFor(async () => (await listener.metric(PUBLISHED)) >= backlog, {
+    const caughtUp = await waitFor(async () => (await relay.metric(PUBLISHED)) >= backlog, {
       timeoutMs: 180_000,
       intervalMs: 100,
       what: `the relay to publish the ${backlog} orders written before Kafka came back`,
@@ -139,7 +132,7 @@ export async function measureKafkaOutage(options: OutageOptions = {}): Promise<P
     const rateDuring = writer.achievedRate();
     await writer.stop();
     const written = writer.written.map((w) => w.id.toHexString());
-    await waitFor(async () => (await listener.metric(PUBLISHED)) >= written.length, {
+    await waitFor(async () => (await relay.metric(PUBLISHED)) >= written.length, {
       timeoutMs: 60_000,
       intervalMs: 100,
       what: 'every order published',
@@ -164,13 +157,13 @@ export async function measureKafkaOutage(options: OutageOptions = {}): Promise<P
     }).catch(() => undefined);
     const missing = written.filter((id) => !onTopic.has(id)).length;
     const duplicates = [...onTopic.values()].reduce((sum, n) => sum + n - 1, 0);
-    const failures = await listener.metric('change_stream_publish_failures_total{stream="shop.orders"}');
+    const failures = await relay.metric('change_stream_publish_failures_total{stream="shop.orders"}');
 
     return {
       title: TITLE,
       checks: [
         {
-          name: `peak listener RSS while Kafka is down (${outageSeconds} s, then its restart)`,
+          name: `peak relay RSS while Kafka is down (${outageSeconds} s, then its restart)`,
           value: mb(peak.outage),
           target: `<= ${mb(RSS_TARGET_BYTES)}`,
           pass: peak.outage > 0 && peak.outage <= RSS_TARGET_BYTES,
@@ -209,12 +202,12 @@ export async function measureKafkaOutage(options: OutageOptions = {}): Promise<P
         ['failed writes', String(writer.failed)],
       ],
       conditions: [
-        'one listener replica (APP_ROLE=listener) of the example service, its own process, compiled to JavaScript ahead of time (as `npm start` runs it; SWC, into a temporary directory)',
+        'one relay replica (APP_ROLE=relay) of the example service, its own process, compiled to JavaScript ahead of time (as `npm start` runs it; SWC, into a temporary directory)',
         `the orders topic has ${ORDERS_TOPIC.partitions} partitions; a consumer in the benchmark process reads it from the beginning once everything was published`,
         `orders written at ${perSecond(rate)} throughout (${ORDER_BYTES}-byte documents, one insertMany every 5 ms); 5 s of normal relaying first`,
         `the only broker (Apache Kafka ${kafka.version}) SIGKILLed, restarted after ${outageSeconds} s on the same port and log directory; it answered again ${restartSeconds.toFixed(1)} s later, and catch-up counts from then`,
         'relay defaults: maxInFlightEvents 5 000, maxInFlightBytes 32 MiB, backoff 100 ms..30 s',
-        `RSS = VmRSS of the listener process, sampled every 250 ms; lease TTL ${LEASE_TTL_MS} ms`,
+        `RSS = VmRSS of the relay process, sampled every 250 ms; lease TTL ${LEASE_TTL_MS} ms`,
       ],
       notes: [
         ...(peak.after > RSS_TARGET_BYTES

@@ -1,6 +1,6 @@
 /**
  * End-to-end latency: from the MongoDB commit of an order to the write of its read model, at a fixed
- * write rate. One listener replica and one worker replica of the example service (separate
+ * write rate. One relay replica and one worker replica of the example service (separate
  * processes); orders are inserted into `shop.orders` through the MongoDB driver, one commit each.
  * For each order, latency = `order_views.appliedAt` (set by the handler when it writes the view)
  * minus `order_views.changedAt` (the change event's wallTime: the commit's wall-clock time). The
@@ -25,29 +25,21 @@ import { ORDERS_TOPIC } from '../src/config/change-stream.config';
 import { SHOP_DB } from '../src/orders/order.schema';
 import type { Replica } from '../test/support/replicas';
 import { waitFor } from '../test/support/wait';
+import { startServers } from './support/servers';
 import {
   HANDLED,
   SHARED_FALLBACKS,
   LEASE_TTL_MS,
-  ORDER_BYTES,
-  OrderWriter,
   PUBLISHED,
-  cpuSeconds,
   logDir,
-  ms,
-  percentile,
-  perSecond,
-  followTopic,
   replicaEnv,
-  runAlone,
-  say,
-  since,
   startReady,
-  startServers,
   stopReplicas,
-  type Log,
-  type PartResult,
-} from './bench.support';
+} from './support/replicas';
+import { ORDER_BYTES, OrderWriter } from './support/orders';
+import { followTopic } from './support/topic';
+import { cpuSeconds, percentile } from './support/stats';
+import { ms, perSecond, runAlone, say, since, type Log, type PartResult } from './support/report';
 
 export interface LatencyOptions {
   rate?: number;
@@ -102,11 +94,11 @@ export async function measureLatency(options: LatencyOptions = {}): Promise<Part
   let follower: { stop(): Promise<void> } | undefined;
   try {
     const dir = logDir('latency');
-    log(`latency: starting 1 listener and ${workerCount} worker replica(s); logs in ${dir}`);
+    log(`latency: starting 1 relay and ${workerCount} worker replica(s); logs in ${dir}`);
     const starts = [
       startReady(
-        'listener',
-        replicaEnv(servers, 'listener'),
+        'relay',
+        replicaEnv(servers, 'relay'),
         dir,
         (h) => h.details?.changeStream?.leadership === 'leader',
       ),
@@ -116,7 +108,7 @@ export async function measureLatency(options: LatencyOptions = {}): Promise<Part
           `worker-${i + 1}`,
           replicaEnv(servers, 'worker'),
           dir,
-          (h) => (h.details?.changeStream?.consumer?.assignedPartitions ?? 0) > 0,
+          (h) => (h.details?.changeStream?.worker?.assignedPartitions ?? 0) > 0,
         ),
       ),
     ];
@@ -125,7 +117,7 @@ export async function measureLatency(options: LatencyOptions = {}): Promise<Part
     const pids = {
       mongo: servers.mongoPid,
       kafka: servers.kafka?.pid(1),
-      listener: replicas[0].pid,
+      relay: replicas[0].pid,
       ...Object.fromEntries(replicas.slice(1).map((r) => [r.name, r.pid])),
       bench: process.pid,
     };
@@ -185,7 +177,7 @@ async function runPhase(
   seconds: number,
 ): Promise<Phase> {
   const { client, replicas, pids, log, drainLimit } = context;
-  const [listener, ...workers] = replicas;
+  const [relay, ...workers] = replicas;
   const handled = async () =>
     (await Promise.all(workers.map((w) => w.metric(HANDLED)))).reduce((a, b) => a + b, 0);
   const fallbacks = async () =>
@@ -205,7 +197,7 @@ async function runPhase(
   const windowSeconds = since(windowStart);
   const cpuAtEnd = cpuSeconds(pids);
   const [publishedAtEnd, handledAtEnd, fallbacksAtEnd] = await Promise.all([
-    listener.metric(PUBLISHED),
+    relay.metric(PUBLISHED),
     handled(),
     fallbacks(),
   ]);
@@ -395,7 +387,7 @@ function report(
     figures,
     notes,
     conditions: [
-      `1 listener + ${run.workerCount} worker replica(s) of the example service (APP_ROLE=listener / worker), separate processes`,
+      `1 relay + ${run.workerCount} worker replica(s) of the example service (APP_ROLE=relay / worker), separate processes`,
       `orders (${ORDER_BYTES}-byte documents) inserted through the MongoDB driver from the benchmark process, one insertMany of the orders due every 5 ms (each order its own change event)`,
       `${run.warmup} s warm-up, then ${run.seconds} s measured at ${perSecond(run.rate)}; the reference phase before it runs at the low rate`,
       'latency = appliedAt (set by the handler at its write, inside the transaction) - changedAt (the event wallTime)',

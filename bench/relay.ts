@@ -1,6 +1,6 @@
 /**
  * Relay benchmark: events per second from MongoDB to Kafka acknowledgement, for the library's relay
- * and for a naive listener (one awaited send and one awaited checkpoint write per event), on the
+ * and for a naive relay (one awaited send and one awaited checkpoint write per event), on the
  * same ground, plus the raw change-stream read rate and the raw produce rate as ceilings.
  *
  *   node -r @swc-node/register bench/relay.ts
@@ -20,7 +20,8 @@ import { Kafka, logLevel, type Message } from 'kafkajs';
 import { MongoClient, Timestamp, type Document } from 'mongodb';
 import { ChangeStreamModule, ChangeStreamStatus, encodeChangeEvent } from 'nest-change-stream';
 import { startGround, uniqueName, type Ground } from '../test/support/ground';
-import { runAlone, say, since, startMongoProcess, type Log, type PartResult } from './bench.support';
+import { startMongoProcess } from './support/servers';
+import { runAlone, say, since, type Log, type PartResult } from './support/report';
 
 export interface RelayOptions {
   events?: number;
@@ -166,7 +167,7 @@ async function rawProduce(kafka: Kafka, topic: string, count: number, markFirst:
   }
 }
 
-/** The listener as commonly written: one awaited send and one awaited checkpoint write per event. */
+/** The relay as commonly written: one awaited send and one awaited checkpoint write per event. */
 async function naive(
   mongo: MongoClient,
   kafka: Kafka,
@@ -215,7 +216,7 @@ export async function relay(
   @Module({
     imports: [
       ChangeStreamModule.forRoot({
-        consumer: false,
+        worker: false,
         mongo: { uri: ground.mongoUrl },
         kafka: { brokers: ground.kafkaBrokers, ...KAFKA },
         streams: [{ db, collection: 'orders', startAtOperationTime: from }],
@@ -277,7 +278,7 @@ export async function measureRelay(
 
     const naiveDb = uniqueName('bench_naive');
     const naiveFrom = await backlog(mongo, naiveDb, naiveEvents);
-    const naiveFigure = await timed(log, 'naive listener (send + write each)', naiveEvents, (markFirst) =>
+    const naiveFigure = await timed(log, 'naive relay (send + write each)', naiveEvents, (markFirst) =>
       naive(mongo, kafka, naiveDb, naiveFrom, naiveEvents, markFirst),
     );
 
@@ -302,7 +303,7 @@ export async function measureRelay(
       relay: figures,
       checks: [
         {
-          name: 'relay / naive listener',
+          name: 'relay / naive relay',
           value: `${figures.versusNaive.toFixed(2)}x`,
           target: `>= ${RELAY_VS_NAIVE_TARGET}x`,
           pass: figures.versusNaive >= RELAY_VS_NAIVE_TARGET,
@@ -327,7 +328,7 @@ export async function measureRelay(
             `(${((relayFigure.cpuMicros / 1000 / relayFigure.ms) * 100).toFixed(0)}% of one core)`,
         ],
         [
-          'naive listener (one awaited send and one checkpoint write per event)',
+          'naive relay (one awaited send and one checkpoint write per event)',
           `${perSecond(figures.naive)} (${naiveEvents} events)${whole(naiveFigure)}`,
         ],
         ['raw change-stream read', `${perSecond(figures.rawRead)}${whole(read)}`],

@@ -5,11 +5,11 @@
  * `bench/results/<YYYY-MM-DD>-<HHMM>.md` (UTC, the start of the run) and `bench/results/latest.md`.
  *
  * Parts (each also runs alone: `node -r @swc-node/register bench/<part>.ts`):
- *   relay        bench/relay.ts            relay vs naive listener vs raw read and produce rates
- *   scaling      bench/consumer-scaling.ts worker throughput, 1 -> 2 worker processes
+ *   relay        bench/relay.ts            relay vs naive relay vs raw read and produce rates
+ *   scaling      bench/worker-scaling.ts   worker throughput, 1 -> 2 worker processes
  *   failover     bench/failover.ts         signal -> first event of the new leader, SIGKILL and SIGTERM
  *   latency      bench/latency.ts          MongoDB commit -> read-model write at a fixed rate
- *   kafka-outage bench/kafka-outage.ts     listener RSS while Kafka is down, catch-up time
+ *   kafka-outage bench/kafka-outage.ts     relay RSS while Kafka is down, catch-up time
  *   exactly-once bench/exactly-once.ts     transactional relay vs at-least-once; offsets vs markers dedupe
  *
  * Env: BENCH_PARTS (comma list, default all), plus each part's own (see its header). A part that
@@ -21,16 +21,11 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
-import {
-  LEASE_TTL_MS,
-  ORDER_BYTES,
-  formatPart,
-  say,
-  serverKinds,
-  verdict,
-  type PartResult,
-} from './bench.support';
-import { measureScaling } from './consumer-scaling';
+import { serverKinds } from './support/servers';
+import { LEASE_TTL_MS } from './support/replicas';
+import { ORDER_BYTES } from './support/orders';
+import { formatPart, say, verdict, type PartResult } from './support/report';
+import { measureScaling } from './worker-scaling';
 import { measureFailover } from './failover';
 import { measureExactlyOnce } from './exactly-once';
 import { measureKafkaOutage } from './kafka-outage';

@@ -26,30 +26,21 @@ import 'reflect-metadata';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import { MongoClient } from 'mongodb';
+import { DEFAULTS } from 'nest-change-stream';
 import { changeEvents } from 'nest-change-stream/testing';
 import { ORDERS_TOPIC } from '../src/config/change-stream.config';
 import type { DedupeMode } from '../src/config/environment';
 import { SHOP_DB } from '../src/orders/order.schema';
 import { eventsApplied } from '../src/orders/read-model-audit';
-import { changeEventProducer, testKafka } from '../test/consumer/fixtures/kafka-tools';
+import { changeEventProducer, testKafka } from '../test/worker/fixtures/kafka-tools';
 import type { Replica } from '../test/support/replicas';
 import { waitFor } from '../test/support/wait';
-import {
-  cpuSeconds,
-  logDir,
-  newOrder,
-  perSecond,
-  replicaEnv,
-  runAlone,
-  say,
-  since,
-  startReady,
-  startServers,
-  stopReplicas,
-  type Log,
-  type PartResult,
-} from './bench.support';
-import { numberFlag } from './consumer-bench.support';
+import { startServers } from './support/servers';
+import { logDir, replicaEnv, startReady, stopReplicas } from './support/replicas';
+import { newOrder } from './support/orders';
+import { cpuSeconds } from './support/stats';
+import { perSecond, runAlone, say, since, type Log, type PartResult } from './support/report';
+import { numberFlag } from './support/worker-scenarios';
 
 export interface WorkerBenchOptions {
   events?: number;
@@ -67,7 +58,7 @@ const ROOT = resolve(__dirname, '..');
 const PRELOAD = join(__dirname, 'cpu-profile.preload.js');
 const HANDLER_ERRORS =
   'change_stream_handler_invocations_total{handler="orders.read-models",outcome="error"}';
-const MARKERS = { db: 'nest_change_stream', collection: 'change_stream_processed' };
+const MARKERS = { db: DEFAULTS.storage.database, collection: DEFAULTS.storage.processed };
 const SEND_CHUNK = 500;
 const TOP = 8;
 
@@ -125,7 +116,7 @@ export async function measureWorker(
       'worker',
       replicaEnv(servers, 'worker', { ...batchEnv, ...dedupeEnv, ...profileEnv('worker') }),
       dir,
-      (h) => (h.details?.changeStream?.consumer?.assignedPartitions ?? 0) > 0,
+      (h) => (h.details?.changeStream?.worker?.assignedPartitions ?? 0) > 0,
     );
     replicas.push(worker);
     const pids = { worker: worker.pid, mongo: servers.mongoPid };

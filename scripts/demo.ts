@@ -28,7 +28,7 @@ const LEASE_TTL_MS = process.env.LEASE_TTL_MS ?? '3000';
 const REPLICAS = 3;
 
 const PUBLISHED = 'change_stream_events_published_total{stream="shop.orders"}';
-const HANDLED = 'change_stream_consumer_messages_total{group="orders-read-models"}';
+const HANDLED = 'change_stream_worker_messages_total{group="orders-read-models"}';
 const time = (ms: number) => new Date(ms).toISOString().slice(11, 23);
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -63,7 +63,7 @@ async function main(): Promise<number> {
       async () => {
         const health = await Promise.all(replicas.map((r) => r.health()));
         return health.every(
-          (h) => h?.status === 'ok' && (h.details?.changeStream?.consumer?.assignedPartitions ?? 0) > 0,
+          (h) => h?.status === 'ok' && (h.details?.changeStream?.worker?.assignedPartitions ?? 0) > 0,
         );
       },
       { timeoutMs: 90_000, intervalMs: 200, what: 'every replica to be UP with partitions assigned' },

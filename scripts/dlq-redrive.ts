@@ -38,8 +38,8 @@ async function main(): Promise<void> {
     .filter(Boolean);
   if (brokers.length === 0) throw new Error('KAFKA_BROKERS names no broker');
   const module = ChangeStreamModule.forRoot({
-    listener: false,
-    consumer: false,
+    relay: false,
+    worker: false,
     mongo: { uri: required('MONGO_URL') },
     kafka: { brokers, clientId: 'dlq-redrive', logLevel: logLevel.WARN },
     ...(values['storage-database'] ? { storage: { database: values['storage-database'] } } : {}),

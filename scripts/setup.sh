@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # One-time set-up on a fresh Debian machine (Node 20.19+ already there): a JDK 17+, Maven and
 # redis-server from Debian's packages when missing, Apache Kafka's broker jars from Maven Central
-# (test/kafka-broker/pom.xml), and the npm packages. Safe to run again: a second run changes nothing.
+# (tools/kafka-broker/pom.xml), and the npm packages. Safe to run again: a second run changes nothing.
 # SETUP_NO_APT=1 never calls apt-get (it names what is missing instead).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-KAFKA_DIR=test/kafka-broker
+KAFKA_DIR=tools/kafka-broker
 KAFKA_LIB="$KAFKA_DIR/lib"
 MIN_JAVA=17
 

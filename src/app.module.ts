@@ -47,7 +47,7 @@ class EmbeddedServersLifecycle implements OnApplicationShutdown {
 }
 
 /**
- * The example orders service: the orders API over `shop.orders`, the change-stream listener and/or
+ * The example orders service: the orders API over `shop.orders`, the change-stream relay and/or
  * the read-model workers (by APP_ROLE), health and metrics.
  */
 @Module({})

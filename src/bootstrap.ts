@@ -9,7 +9,7 @@ import { resolveServers, type ResolvedServers } from './config/servers';
 /**
  * Creates the orders service (not yet listening): resolves the servers (starting the embedded
  * stand-ins for those the environment does not name) and builds the Nest application with
- * shutdown hooks, so SIGTERM drains the listener and the workers. Stops the stand-ins again when
+ * shutdown hooks, so SIGTERM drains the relay and the workers. Stops the stand-ins again when
  * the application cannot be created; a MongoDB error then names the server (its URI redacted).
  */
 export async function createOrdersApp(

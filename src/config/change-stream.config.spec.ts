@@ -14,11 +14,26 @@ const connection = { getClient: () => ({}) } as unknown as Connection;
 
 describe('change-stream configuration of the service', () => {
   it.each([
-    ['listener', { listener: true, consumer: false }],
-    ['worker', { listener: false, consumer: true }],
-    ['all', { listener: true, consumer: true }],
+    ['relay', { relay: true, worker: false }],
+    ['worker', { relay: false, worker: true }],
+    ['all', { relay: true, worker: true }],
   ] as const)('APP_ROLE=%s runs %p', (role, roles) => {
     expect(rolesOf(role)).toEqual(roles);
+  });
+
+  it('turns the role an APP_ROLE does not run off with false', () => {
+    const relayOnly = changeStreamOptions(
+      parseEnvironment({ APP_ROLE: 'relay' }),
+      servers(false),
+      connection,
+    );
+    expect(relayOnly).toMatchObject({ relay: {}, worker: false });
+    const workerOnly = changeStreamOptions(
+      parseEnvironment({ APP_ROLE: 'worker' }),
+      servers(false),
+      connection,
+    );
+    expect(workerOnly).toMatchObject({ relay: false, worker: { groupId: 'orders-read-models' } });
   });
 
   it('shares the mongoose connection and watches shop.orders', () => {
@@ -35,7 +50,7 @@ describe('change-stream configuration of the service', () => {
       streams: [{ db: 'shop', collection: 'orders' }],
       worker: { groupId: 'orders-read-models', database: 'shop' },
     });
-    expect(options.worker?.kafka).toBeUndefined();
+    expect(options.worker && options.worker.kafka).toBeUndefined();
   });
 
   it("passes ON_HISTORY_LOST as onHistoryLost, and leaves the library's default when unset", () => {
@@ -68,7 +83,7 @@ describe('change-stream configuration of the service', () => {
 
   it('shortens the consumer-group timings on the embedded Kafka or when asked', () => {
     const embedded = changeStreamOptions(parseEnvironment({}), servers(true), connection);
-    expect(embedded.worker?.kafka).toEqual({
+    expect(embedded.worker && embedded.worker.kafka).toEqual({
       sessionTimeout: 6000,
       heartbeatInterval: 500,
       maxWaitTimeInMs: 100,
@@ -78,6 +93,9 @@ describe('change-stream configuration of the service', () => {
       servers(false),
       connection,
     );
-    expect(asked.worker?.kafka).toMatchObject({ sessionTimeout: 12000, heartbeatInterval: 1000 });
+    expect(asked.worker && asked.worker.kafka).toMatchObject({
+      sessionTimeout: 12000,
+      heartbeatInterval: 1000,
+    });
   });
 });

@@ -10,8 +10,8 @@ export const ORDERS_STREAM = { db: SHOP_DB, collection: 'orders' } as const;
 export const ORDERS_TOPIC = { name: `cdc.${SHOP_DB}.orders`, partitions: 4 };
 
 /** Which library roles an APP_ROLE runs. */
-export function rolesOf(role: AppRole): { listener: boolean; consumer: boolean } {
-  return { listener: role !== 'worker', consumer: role !== 'listener' };
+export function rolesOf(role: AppRole): { relay: boolean; worker: boolean } {
+  return { relay: role !== 'worker', worker: role !== 'relay' };
 }
 
 /**
@@ -23,19 +23,19 @@ export function changeStreamOptions(
   servers: ResolvedServers,
   connection: Connection,
 ): ChangeStreamModuleOptions {
+  const roles = rolesOf(env.role);
   return {
-    ...rolesOf(env.role),
     mongo: { connection },
     kafka: { brokers: servers.kafkaBrokers, clientId: 'orders-service', logLevel: logLevel.WARN },
     redis: { urls: servers.redisUrls },
     lease: env.leaseTtlMs ? { ttlMs: env.leaseTtlMs } : {},
     streams: [{ ...ORDERS_STREAM }],
     ...(env.onHistoryLost ? { onHistoryLost: env.onHistoryLost } : {}),
-    relay: {
+    relay: roles.relay && {
       ...(env.maxPublishStallMs ? { maxPublishStallMs: env.maxPublishStallMs } : {}),
       ...(env.delivery ? { delivery: env.delivery } : {}),
     },
-    worker: {
+    worker: roles.worker && {
       groupId: 'orders-read-models',
       database: SHOP_DB,
       ...(env.dedupe ? { dedupe: env.dedupe } : {}),

@@ -26,6 +26,16 @@ describe('parseEnvironment', () => {
     expect(env.port).toBe(8080);
   });
 
+  it('still accepts APP_ROLE=listener as relay, warning that it is deprecated', () => {
+    const warn = jest.fn();
+    expect(parseEnvironment({ APP_ROLE: ' listener ' }, warn).role).toBe('relay');
+    expect(warn).toHaveBeenCalledWith(
+      expect.stringMatching(/APP_ROLE=listener is deprecated.*APP_ROLE=relay/),
+    );
+    parseEnvironment({ APP_ROLE: 'relay' }, warn);
+    expect(warn).toHaveBeenCalledTimes(1);
+  });
+
   it('reads the optional lease and consumer-group timings', () => {
     expect(
       parseEnvironment({ LEASE_TTL_MS: '3000', KAFKA_SESSION_TIMEOUT_MS: '6000', WORKER_BATCH_SIZE: '1' }),
@@ -59,7 +69,7 @@ describe('parseEnvironment', () => {
     [{ ON_HISTORY_LOST: 'skip' }, /ON_HISTORY_LOST must be one of fail \| resnapshot; got "skip"/],
     [{ RELAY_DELIVERY: 'once' }, /RELAY_DELIVERY must be one of exactly-once \| at-least-once; got "once"/],
     [{ WORKER_DEDUPE: 'ids' }, /WORKER_DEDUPE must be one of markers \| offsets; got "ids"/],
-    [{ APP_ROLE: 'leader' }, /APP_ROLE must be one of listener \| worker \| all; got "leader"/],
+    [{ APP_ROLE: 'leader' }, /APP_ROLE must be one of relay \| worker \| all; got "leader"/],
     [{ PORT: 'http' }, /PORT must be a TCP port number/],
     [{ PORT: '70000' }, /PORT must be a TCP port number/],
     [{ MONGO_URL: 'localhost:27017' }, /MONGO_URL must be a mongodb:\/\//],

@@ -1,10 +1,11 @@
+import { Logger } from '@nestjs/common';
 import { redactText } from 'nest-change-stream';
 
 /**
  * The service's environment contract (README: "Environment"). Parsed once at start-up; a bad value
  * stops start-up with an error naming the variable and what it accepts.
  */
-export const APP_ROLES = ['listener', 'worker', 'all'] as const;
+export const APP_ROLES = ['relay', 'worker', 'all'] as const;
 export type AppRole = (typeof APP_ROLES)[number];
 export const HISTORY_LOST_POLICIES = ['fail', 'resnapshot'] as const;
 export type HistoryLostPolicy = (typeof HISTORY_LOST_POLICIES)[number];
@@ -57,11 +58,15 @@ function list(name: string, value: string | undefined): string[] {
   return parts;
 }
 
-export function parseEnvironment(env: NodeJS.ProcessEnv = process.env): ServiceEnvironment {
-  const role = (env.APP_ROLE?.trim() || 'all') as AppRole;
-  if (!APP_ROLES.includes(role)) {
-    throw new EnvironmentError(`APP_ROLE must be one of ${APP_ROLES.join(' | ')}; got "${env.APP_ROLE}"`);
-  }
+/**
+ * Reads the environment; `warn` hears of deprecated values (by default the Nest logger, which
+ * main.ts has not yet redirected: the warnings quote no configuration value).
+ */
+export function parseEnvironment(
+  env: NodeJS.ProcessEnv = process.env,
+  warn: (message: string) => void = (message) => new Logger('Environment').warn(message),
+): ServiceEnvironment {
+  const role = appRole(env.APP_ROLE, warn);
   const portText = env.PORT?.trim() || '3000';
   const port = Number(portText);
   if (!/^\d+$/.test(portText) || port > 65535) {
@@ -151,4 +156,16 @@ function oneOf<T extends string>(
     throw new EnvironmentError(`${name} must be one of ${values.join(' | ')}; got "${value}"`);
   }
   return chosen as T;
+}
+
+/** APP_ROLE; its old spelling `listener` (now `relay`) is still accepted, with a warning, for one minor version. */
+function appRole(value: string | undefined, warn: (message: string) => void): AppRole {
+  const given = value?.trim() || 'all';
+  if (given === 'listener') {
+    warn('APP_ROLE=listener is deprecated and will be removed in the next minor version: use APP_ROLE=relay');
+    return 'relay';
+  }
+  if (!APP_ROLES.includes(given as AppRole))
+    throw new EnvironmentError(`APP_ROLE must be one of ${APP_ROLES.join(' | ')}; got "${value}"`);
+  return given as AppRole;
 }

@@ -7,12 +7,12 @@ import { ObservabilityController, READINESS_NEEDS } from './observability.contro
 /**
  * What readiness needs from the library, by APP_ROLE. Every role serves the orders API, which
  * needs MongoDB only; `all` needs nothing more, so a stream stopped by policy or a Kafka outage
- * never takes the API out of the Service. A replica that exists to relay (`listener`) or to run the
+ * never takes the API out of the Service. A replica that exists to relay (`relay`) or to run the
  * handlers (`worker`) is not ready without that part: a rollout then stops instead of replacing
  * every replica with ones that cannot work.
  */
 export function readinessNeeds(role: AppRole): ReadinessNeed[] {
-  return role === 'listener' ? ['listener'] : role === 'worker' ? ['consumer'] : [];
+  return role === 'relay' ? ['relay'] : role === 'worker' ? ['worker'] : [];
 }
 
 /** Health and metrics of the service: the library's indicators and metrics, plus Node's default metrics. */

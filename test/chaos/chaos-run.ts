@@ -230,7 +230,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         return probes.every(
           (p) =>
             p.health?.status === 'ok' &&
-            (p.health.details?.changeStream?.consumer?.assignedPartitions ?? 0) > 0,
+            (p.health.details?.changeStream?.worker?.assignedPartitions ?? 0) > 0,
         );
       },
       { timeoutMs: 120_000, intervalMs: 250, what: 'every replica UP with partitions assigned' },

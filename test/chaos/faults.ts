@@ -214,15 +214,13 @@ async function killLeader(ctx: FaultContext, injected: () => void) {
 async function killWorker(ctx: FaultContext, injected: () => void) {
   const probes = await ctx.pool.probe();
   const workers = probes.filter((p) => p.health?.details?.changeStream?.leadership !== 'leader');
-  const busy = workers.filter(
-    (p) => (p.health?.details?.changeStream?.consumer?.assignedPartitions ?? 0) > 0,
-  );
+  const busy = workers.filter((p) => (p.health?.details?.changeStream?.worker?.assignedPartitions ?? 0) > 0);
   const choices = busy.length ? busy : workers;
   if (choices.length === 0) {
     return { detail: 'no replica but the leader to kill', anomaly: 'worker fault not injected' };
   }
   const target = choices[Math.floor(ctx.random() * choices.length)];
-  const partitions = target.health?.details?.changeStream?.consumer?.assignedPartitions ?? 0;
+  const partitions = target.health?.details?.changeStream?.worker?.assignedPartitions ?? 0;
   await target.replica.kill('SIGKILL');
   injected();
   const restarted = await ctx.pool.add();
@@ -291,7 +289,7 @@ export async function settled(ctx: FaultContext, timeoutMs: number): Promise<str
           probes.length >= ctx.pool.size &&
           leaders.length === 1 &&
           probes.every(
-            (p) => p.health?.status === 'ok' && p.health.details?.changeStream?.consumer?.state === 'running',
+            (p) => p.health?.status === 'ok' && p.health.details?.changeStream?.worker?.state === 'running',
           )
         );
       },

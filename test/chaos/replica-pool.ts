@@ -84,7 +84,7 @@ export function describeProbes(probes: Probe[]): string {
       const cs = health?.details?.changeStream;
       if (!health) return `${replica.name}: no answer`;
       const epoch = cs?.streams[0]?.epoch ?? '-';
-      return `${replica.name}: ${health.status} ${cs?.leadership ?? '?'} e${epoch} p${cs?.consumer?.assignedPartitions ?? '-'} ${cs?.consumer?.state ?? ''}`.trim();
+      return `${replica.name}: ${health.status} ${cs?.leadership ?? '?'} e${epoch} p${cs?.worker?.assignedPartitions ?? '-'} ${cs?.worker?.state ?? ''}`.trim();
     })
     .join(', ');
 }
@@ -94,7 +94,7 @@ export function describeStall(probes: Probe[]): string[] {
   return probes.map(({ replica, health }) => {
     const cs = health?.details?.changeStream as Record<string, unknown> | undefined;
     if (!cs) return `  ${replica.name}: no answer`;
-    return `  ${replica.name}: ${JSON.stringify({ streams: cs.streams, consumer: cs.consumer, problems: cs.problems }).slice(0, 1_500)}`;
+    return `  ${replica.name}: ${JSON.stringify({ streams: cs.streams, worker: cs.worker, problems: cs.problems }).slice(0, 1_500)}`;
   });
 }
 

@@ -6,7 +6,7 @@
  */
 import { Kafka, type Producer } from 'kafkajs';
 import { CHANGE_EVENT_HEADERS } from 'nest-change-stream';
-import { TEST_KAFKA_SETTINGS } from '../kafka-broker/clients';
+import { TEST_KAFKA_SETTINGS } from '../support/kafka-clients';
 import { uniqueName, useGround } from '../support/ground';
 import { auditTopic, topicEnds } from './topic-audit';
 

@@ -6,7 +6,7 @@
  */
 import { Kafka, type Admin } from 'kafkajs';
 import { CHANGE_EVENT_HEADERS } from 'nest-change-stream';
-import { TEST_CONSUMER_SETTINGS, TEST_KAFKA_SETTINGS } from '../kafka-broker/clients';
+import { TEST_CONSUMER_SETTINGS, TEST_KAFKA_SETTINGS } from '../support/kafka-clients';
 import { waitFor } from '../support/wait';
 
 /** The end of each partition of a topic (its high watermark), by partition. */

@@ -7,7 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DEFAULTS, WORKER_DEFAULTS } from 'nest-change-stream';
-import { ROOT_OPTION_KEYS, STREAM_OPTION_KEYS } from '../../libs/change-stream/src/change-stream.options';
+import { ROOT_OPTION_KEYS } from '../../libs/change-stream/src/options/resolve-options';
+import { STREAM_OPTION_KEYS } from '../../libs/change-stream/src/options/streams';
 
 const readme = readFileSync(resolve(__dirname, '..', '..', 'README.md'), 'utf8');
 
@@ -19,7 +20,9 @@ function configurationRows(): Map<string, string> {
   for (const line of section.split('\n')) {
     const match = /^\| ([^|]+) \|(.*)\|\s*$/.exec(line);
     if (!match || match[1].trim() === 'option' || /^-+$/.test(match[1].trim())) continue;
-    for (const name of match[1].matchAll(/`([A-Za-z]+)`/g)) rows.set(name[1], match[2]);
+    // NOTE: a section may take several rows (`relay`, `relay` (delivery)): they add up.
+    for (const name of match[1].matchAll(/`([A-Za-z]+)`/g))
+      rows.set(name[1], (rows.get(name[1]) ?? '') + match[2]);
   }
   return rows;
 }

@@ -9,7 +9,7 @@
  * password with AuthenticationFailed (18), as mongod does. Redis: two redis-servers started with
  * --requirepass (a Redlock quorum of two). Kafka: the run's broker (the service has no SASL variables;
  * the library's SASL and TLS settings are covered by libs/change-stream/src/utils/redact.spec.ts and
- * test/listener/credentials.int-spec.ts).
+ * test/relay/credentials.int-spec.ts).
  */
 import { join, resolve } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
@@ -19,7 +19,7 @@ import { useGround } from '../support/ground';
 import { freePort } from '../support/ports';
 import { startRedis, stopRedis, type RedisInstance } from '../support/redis';
 import { waitFor } from '../support/wait';
-import { startMongoStandin, type MongoStandin } from '../standins/mongo/harness';
+import { startMongoStandin, type MongoStandin } from '../../tools/mongo-standin';
 
 const ROOT = resolve(__dirname, '../..');
 const USER = 'ordersSvcUser';

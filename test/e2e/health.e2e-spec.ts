@@ -1,5 +1,5 @@
 /**
- * GET /health of the orders service goes DOWN when the listener is stopped by its policy: the
+ * GET /health of the orders service goes DOWN when the relay is stopped by its policy: the
  * checkpoint fell out of the oplog (history lost, `onHistoryLost: 'fail'`). MongoDB is always the
  * embedded stand-in here, because truncating the oplog is a fault only it can inject; Kafka and
  * Redis come from KAFKA_BROKERS / REDIS_URL when set.
@@ -9,7 +9,7 @@ import { createOrdersApp } from '../../src/bootstrap';
 import { parseEnvironment, type ServiceEnvironment } from '../../src/config/environment';
 import { ORDERS_TOPIC } from '../../src/config/change-stream.config';
 import { resolveServers, type ResolvedServers } from '../../src/config/servers';
-import { startMongoStandin, type MongoStandin } from '../standins/mongo/harness';
+import { startMongoStandin, type MongoStandin } from '../../tools/mongo-standin';
 import { waitFor } from '../support/wait';
 import { loseOrdersHistory } from './history-loss';
 

@@ -1,15 +1,15 @@
 /**
  * Makes the orders stream lose its history on the MongoDB stand-in, as an oplog that rolled over
- * while no listener ran does on mongod: a checkpoint with a resume token, then a write no listener
- * sees, then that write (and the checkpoint's event) out of the oplog. The next listener cannot
+ * while no relay ran does on mongod: a checkpoint with a resume token, then a write no relay
+ * sees, then that write (and the checkpoint's event) out of the oplog. The next relay cannot
  * resume (ChangeStreamHistoryLost, 286).
  */
 import { MongoClient } from 'mongodb';
-import type { MongoStandin } from '../standins/mongo/harness';
+import type { MongoStandin } from '../../tools/mongo-standin';
 import { waitFor } from '../support/wait';
 import { OrdersClient, OrderWorkload } from './orders-client';
 
-/** `url` serves the orders API with a listener; `stopService` stops it once the checkpoint holds a token. */
+/** `url` serves the orders API with a relay; `stopService` stops it once the checkpoint holds a token. */
 export async function loseOrdersHistory(
   mongo: MongoStandin,
   url: string,
@@ -25,7 +25,7 @@ export async function loseOrdersHistory(
       what: 'a checkpoint with a resume token',
     });
     await stopService();
-    // Written while no listener runs, then gone from the oplog: the checkpoint cannot resume.
+    // Written while no relay runs, then gone from the oplog: the checkpoint cannot resume.
     await client
       .db('shop')
       .collection('orders')

@@ -12,7 +12,7 @@ import { ORDERS_TOPIC } from '../../src/config/change-stream.config';
 import { parseEnvironment, type ServiceEnvironment } from '../../src/config/environment';
 import { resolveServers, type ResolvedServers } from '../../src/config/servers';
 import { auditReadModels } from '../../src/orders/read-model-audit';
-import { startMongoStandin, type MongoStandin } from '../standins/mongo/harness';
+import { startMongoStandin, type MongoStandin } from '../../tools/mongo-standin';
 import { waitFor } from '../support/wait';
 import { OrdersClient, OrderWorkload, seededRandom } from './orders-client';
 
@@ -101,7 +101,7 @@ describe('orders service: read models after lost history (e2e)', () => {
     await app!.close();
     app = undefined;
 
-    // While no listener runs, two orders are deleted, and the oplog loses those deletes.
+    // While no relay runs, two orders are deleted, and the oplog loses those deletes.
     await shop()
       .collection('orders')
       .deleteMany({ _id: { $in: ids.slice(0, 2).map((id) => new ObjectId(id)) } });

@@ -67,7 +67,7 @@ describe('orders service (e2e)', () => {
     expect(view).toMatchObject({ status: 'delivered', customerId: customer(0) });
   });
 
-  it('reports health and metrics of the listener and the worker', async () => {
+  it('reports health and metrics of the relay and the worker', async () => {
     const health = await client.request<{
       status: string;
       details: { changeStream: Record<string, unknown> };
@@ -75,8 +75,8 @@ describe('orders service (e2e)', () => {
     expect(health.status).toBe('ok');
     expect(health.details.changeStream).toMatchObject({
       status: 'up',
-      roles: { listener: true, consumer: true },
-      consumer: { state: 'running', groupId: 'orders-read-models' },
+      roles: { relay: true, worker: true },
+      worker: { state: 'running', groupId: 'orders-read-models' },
       streams: [{ name: 'shop.orders', stoppedReason: null }],
     });
     expect(['leader', 'standby']).toContain(health.details.changeStream.leadership);
@@ -97,7 +97,7 @@ describe('orders service (e2e)', () => {
       'checkpoint_lag_seconds',
       'last_read_age_seconds',
       'handler_duration_seconds_count',
-      'consumer_running',
+      'worker_running',
     ]) {
       expect(text).toMatch(new RegExp(`^change_stream_${name}[{ ]`, 'm'));
     }

@@ -1,7 +1,7 @@
 /**
  * A replica whose stream was stopped by the history-lost policy (`onHistoryLost: 'fail'`) stays
  * live (no restart would bring the history back), is not ready when its role needs the stream
- * (APP_ROLE=listener), stays ready when it serves the API (APP_ROLE=all), and names the reason on
+ * (APP_ROLE=relay), stays ready when it serves the API (APP_ROLE=all), and names the reason on
  * /health. MongoDB is always the embedded stand-in here: truncating the oplog is a fault only it
  * can inject (mongod drops the oldest oplog entries when the capped oplog fills; a resume token
  * older than the oldest entry then fails with ChangeStreamHistoryLost, 286).
@@ -10,7 +10,7 @@ import type { INestApplication } from '@nestjs/common';
 import { createOrdersApp } from '../../src/bootstrap';
 import { ORDERS_TOPIC } from '../../src/config/change-stream.config';
 import { parseEnvironment, type AppRole } from '../../src/config/environment';
-import { startMongoStandin, type MongoStandin } from '../standins/mongo/harness';
+import { startMongoStandin, type MongoStandin } from '../../tools/mongo-standin';
 import { useGround } from '../support/ground';
 import { waitFor } from '../support/wait';
 import { loseOrdersHistory } from './history-loss';
@@ -66,9 +66,9 @@ describe('probes of a replica stopped by the history-lost policy (e2e)', () => {
     );
   const HISTORY_LOST = /^stream "shop.orders" stopped: .*(ChangeStreamHistoryLost|286)/;
 
-  /** A checkpoint with a resume token, then a write no listener sees, then that write out of the oplog. */
+  /** A checkpoint with a resume token, then a write no relay sees, then that write out of the oplog. */
   async function loseHistory(): Promise<void> {
-    const url = await boot('listener');
+    const url = await boot('relay');
     await waitFor(async () => (await get(url, '/health')).body.details.changeStream, { what: 'health' });
     await loseOrdersHistory(
       mongo,
@@ -81,9 +81,9 @@ describe('probes of a replica stopped by the history-lost policy (e2e)', () => {
     );
   }
 
-  it('a listener replica stays live, is not ready, and /health names the reason', async () => {
+  it('a relay replica stays live, is not ready, and /health names the reason', async () => {
     await loseHistory();
-    const url = await boot('listener');
+    const url = await boot('relay');
     const health = await stoppedByPolicy(url);
     expect(health.body.error?.changeStream?.problems?.[0]).toMatch(HISTORY_LOST);
 

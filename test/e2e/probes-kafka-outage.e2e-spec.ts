@@ -22,7 +22,7 @@ const STALL_MS = 1_500;
 interface HealthBody {
   status: 'ok' | 'error';
   error?: { changeStream?: { problems: string[] } };
-  details: { changeStream: { leadership: string; consumer: { state: string } | null } };
+  details: { changeStream: { leadership: string; worker: { state: string } | null } };
 }
 
 describe('probes during a Kafka outage (e2e)', () => {
@@ -62,8 +62,8 @@ describe('probes during a Kafka outage (e2e)', () => {
     await waitFor(
       async () => {
         const { code, body } = await health(url);
-        const { leadership, consumer } = body.details.changeStream;
-        return code === 200 && leadership === 'leader' && consumer?.state === 'running';
+        const { leadership, worker } = body.details.changeStream;
+        return code === 200 && leadership === 'leader' && worker?.state === 'running';
       },
       { timeoutMs: 60_000, what: 'a healthy leader whose worker joined its group' },
     );

@@ -33,9 +33,9 @@ describe('scripts/setup.sh on an incomplete machine', () => {
   beforeEach(() => {
     tree = mkdtempSync(join(tmpdir(), 'setup-spec-'));
     mkdirSync(join(tree, 'scripts'));
-    mkdirSync(join(tree, 'test/kafka-broker'), { recursive: true });
+    mkdirSync(join(tree, 'tools/kafka-broker'), { recursive: true });
     copyFileSync(join(ROOT, 'scripts/setup.sh'), join(tree, 'scripts/setup.sh'));
-    copyFileSync(join(ROOT, 'test/kafka-broker/pom.xml'), join(tree, 'test/kafka-broker/pom.xml'));
+    copyFileSync(join(ROOT, 'tools/kafka-broker/pom.xml'), join(tree, 'tools/kafka-broker/pom.xml'));
     bin = join(tree, 'bin');
     mkdirSync(bin);
     for (const tool of BASE_TOOLS) link(tool);
@@ -79,7 +79,7 @@ describe('scripts/setup.sh on an incomplete machine', () => {
     const result = run();
     expect(result.status).toBe(1);
     expect(result.stderr).toContain(
-      'Maven could not resolve the Kafka broker named in test/kafka-broker/pom.xml',
+      'Maven could not resolve the Kafka broker named in tools/kafka-broker/pom.xml',
     );
     expect(result.stderr).toContain('bash scripts/setup.sh');
   });

@@ -2,7 +2,7 @@
  * The server the spec tests run against: MONGO_URL when set (a real mongod replica set), else a
  * fresh MongoDB stand-in.
  */
-import { startMongoStandin } from '../standins/mongo/harness';
+import { startMongoStandin } from '../../tools/mongo-standin';
 
 /** A server to run against, and how to release it. */
 export interface SpecTarget {

@@ -1,2 +1,2 @@
-/** The dev tooling's child-process tracker (tools/dev-servers/child-processes.ts), re-exported for the tests. */
-export { exitOnSignals, spawnChild, track } from '../../tools/dev-servers/child-processes';
+/** The dev tooling's child-process tracker (tools/launch/child-processes.ts), re-exported for the tests. */
+export { exitOnSignals, spawnChild, track } from '../../tools/launch/child-processes';

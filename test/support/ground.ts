@@ -3,7 +3,7 @@
  * From the environment when MONGO_URL / KAFKA_BROKERS / REDIS_URL(S) are set (real servers, e.g.
  * docker-compose), otherwise from servers it starts through the dev servers' bootstrapper
  * (tools/dev-servers/servers.ts): the MongoDB wire stand-in, real Apache Kafka
- * (test/kafka-broker), and real redis-server processes. Everything it started is stopped by
+ * (tools/kafka-broker), and real redis-server processes. Everything it started is stopped by
  * `stop()`, which `useGround` calls in afterAll even when a test failed.
  *
  * Kafka: test files share the one broker the jest run started (test/support/jest-kafka.ts), with
@@ -13,8 +13,8 @@
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { envList, serversFromEnv, startDevServers } from '../../tools/dev-servers/servers';
-import type { KafkaCluster, KafkaTopic } from '../kafka-broker/cluster';
-import type { MongoStandin } from '../standins/mongo/harness';
+import type { KafkaCluster, KafkaTopic } from '../../tools/kafka-broker';
+import type { MongoStandin } from '../../tools/mongo-standin';
 import type { RedisInstance } from './redis';
 
 export interface GroundOptions {

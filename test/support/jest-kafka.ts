@@ -4,8 +4,8 @@
  * names a cluster, nor when setup has not resolved the broker (unit tests still run; a test that
  * needs Kafka then fails with the set-up message).
  */
-import { startKafka, type KafkaCluster } from '../kafka-broker/cluster';
-import { kafkaJars, KafkaJarsMissingError } from '../kafka-broker/jars';
+import { startKafka, type KafkaCluster } from '../../tools/kafka-broker';
+import { kafkaJars, KafkaJarsMissingError } from '../../tools/kafka-broker';
 import { SHARED_KAFKA_ENV } from './ground';
 
 const RUN_BROKER = Symbol.for('nest-change-stream.test-run-kafka');

@@ -1,2 +1,2 @@
-/** Free loopback ports (tools/dev-servers/ports.ts), re-exported for the tests. */
-export { freePort, isAddressInUse, withFreePort } from '../../tools/dev-servers/ports';
+/** Free loopback ports (tools/launch/ports.ts), re-exported for the tests. */
+export { freePort, isAddressInUse, withFreePort } from '../../tools/launch/ports';

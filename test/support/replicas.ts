@@ -19,7 +19,7 @@ export interface ReplicaHealth {
       instanceId: string;
       leadership: string;
       streams: Array<{ epoch: number | null; role: string; eventsPublished?: number }>;
-      consumer: { state: string; assignedPartitions: number } | null;
+      worker: { state: string; assignedPartitions: number } | null;
     };
   };
 }

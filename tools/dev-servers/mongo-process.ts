@@ -1,7 +1,7 @@
 /** The MongoDB wire stand-in in a process of its own (its CLI), as a real mongod would be. */
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { spawnChild } from './child-processes';
+import { spawnChild } from '../launch/child-processes';
 
 const ROOT = resolve(__dirname, '../..');
 
@@ -13,13 +13,13 @@ export interface MongoProcess {
 }
 
 /**
- * Starts `test/standins/mongo/cli.ts` with `args` (e.g. `--oplog-max-entries 1000`) and resolves once
+ * Starts `tools/mongo-standin/cli.ts` with `args` (e.g. `--oplog-max-entries 1000`) and resolves once
  * it printed its URL (its first stdout line). Its work then does not share the caller's event loop.
  */
 export async function startMongoProcess(args: string[] = []): Promise<MongoProcess> {
   const child = spawnChild(
     process.execPath,
-    ['-r', '@swc-node/register', join(ROOT, 'test/standins/mongo/cli.ts'), ...args],
+    ['-r', '@swc-node/register', join(ROOT, 'tools/mongo-standin/cli.ts'), ...args],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const exited = new Promise<void>((done) => child.once('exit', () => done()));

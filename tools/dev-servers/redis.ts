@@ -1,7 +1,7 @@
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { tmpdir } from 'node:os';
-import { spawnChild } from './child-processes';
-import { freePort } from './ports';
+import { spawnChild } from '../launch/child-processes';
+import { freePort } from '../launch/ports';
 
 /** One real `redis-server` process started by the dev tooling, without persistence, on loopback. */
 export interface RedisInstance {

@@ -1,15 +1,15 @@
 /**
  * The one bootstrapper of the embedded servers, shared by the example service's embedded default
- * (src/config/servers.ts), the scripts, the benchmarks (bench/bench.support.ts) and the test ground
+ * (src/config/servers.ts), the scripts, the benchmarks (bench/support/servers.ts) and the test ground
  * (test/support/ground.ts): for each of MongoDB, Kafka and Redis it uses the server the caller names
  * (from MONGO_URL / KAFKA_BROKERS / REDIS_URL(S) by default) or starts one here — the MongoDB wire
- * stand-in (test/standins/mongo), a real Apache Kafka broker (test/kafka-broker), redis-server
+ * stand-in (tools/mongo-standin), a real Apache Kafka broker (tools/kafka-broker), redis-server
  * processes. `stop()` stops what it started, in reverse order. Each launcher is loaded only when
  * something is started (the example service against real servers loads none). The library never
  * imports this.
  */
-import type { KafkaCluster, KafkaTopic } from '../../test/kafka-broker/cluster';
-import type { MongoStandin, MongoStandinOptions } from '../../test/standins/mongo/harness';
+import type { KafkaCluster, KafkaTopic } from '../kafka-broker';
+import type { MongoStandin, MongoStandinOptions } from '../mongo-standin';
 import type { RedisInstance } from './redis';
 
 /** Servers named by the environment (or the caller); an empty value means "start one here". */
@@ -99,7 +99,7 @@ export async function startDevServers(options: DevServerOptions = {}): Promise<D
         stops.push(() => mongo.stop());
         Object.assign(servers, { mongoUrl: mongo.url, mongoPid: mongo.pid });
       } else {
-        const { startMongoStandin } = await import('../../test/standins/mongo/harness');
+        const { startMongoStandin } = await import('../mongo-standin');
         const mongo = await startMongoStandin(settings);
         stops.push(() => mongo.stop());
         Object.assign(servers, { mongoUrl: mongo.url, mongo });
@@ -107,7 +107,7 @@ export async function startDevServers(options: DevServerOptions = {}): Promise<D
     }
     const kafka = options.kafka === false ? undefined : (options.kafka ?? {});
     if (kafka && (kafka.dedicated || (kafka.brokers ?? 1) > 1 || named.kafkaBrokers.length === 0)) {
-      const { startKafka } = await import('../../test/kafka-broker/cluster');
+      const { startKafka } = await import('../kafka-broker');
       const cluster = await startKafka({
         brokers: kafka.brokers ?? 1,
         topics: kafka.topics,

@@ -1,9 +1,9 @@
 import type { Timestamp } from 'bson';
 import { formatClusterTime } from './events/change-event.codec';
-import type { StreamPosition } from './listener/checkpoint.store';
+import type { StreamPosition } from './relay/checkpoint.store';
 import { redactText } from './utils/redact';
 
-/** Log and error texts of the listener, in one place. Internal. */
+/** Log and error texts of the library, in one place. Internal. */
 
 const reason = (error: unknown): string => {
   const e = error as { message?: string; code?: number; codeName?: string } | undefined;
@@ -64,10 +64,10 @@ export const MESSAGES = {
     `Stream "${stream}" cannot resume from ${describePosition(position)}: ${reason(error)}. ` +
     'The changes made after that point and before now are no longer in the oplog, so they were never published to Kafka.',
   historyLostFail: (stream: string, checkpoints: string) =>
-    `Stream "${stream}" stopped (onHistoryLost: 'fail'); the listener reports unhealthy. To recover, either ` +
+    `Stream "${stream}" stopped (onHistoryLost: 'fail'); the relay reports unhealthy. To recover, either ` +
     `set onHistoryLost: 'resnapshot' and restart (every current document is published as a 'snapshot' event, then the stream continues), ` +
     `or rebuild the read models yourself and delete the document { _id: "${stream}" } from ${checkpoints} to continue from now. ` +
-    'To prevent it, size the oplog to cover the longest listener outage.',
+    'To prevent it, size the oplog to cover the longest relay outage.',
   resnapshotStart: (stream: string, operationTime: Timestamp) =>
     `Stream "${stream}": resnapshot started at${clusterTimeText(operationTime)}; publishing every document as a 'snapshot' event`,
   resnapshotDone: (stream: string, documents: number) =>
@@ -100,8 +100,10 @@ export const MESSAGES = {
   leaseLost: (lease: string, why: string) => `Lease "${lease}" lost (${why}): stopped reading and publishing`,
   campaignFailed: (lease: string, failure: { reason: string; attempt: number; delayMs: number }) =>
     `Lease "${lease}": leader work or campaign failed (${failure.reason}); stepped down, campaigning again in ${failure.delayMs} ms (attempt ${failure.attempt})`,
-  consumerRestartIn: (restart: { reason: string; attempt: number }, delayMs: number) =>
+  workerRestartIn: (restart: { reason: string; attempt: number }, delayMs: number) =>
     `Kafka consumer down (${restart.reason}): new consumer in the same group in ${delayMs} ms (attempt ${restart.attempt})`,
-  consumerRestarted: (restart: { attempt: number; since: Date }) =>
+  workerRestarted: (restart: { attempt: number; since: Date }) =>
     `Kafka consumer back after ${Date.now() - restart.since.getTime()} ms (attempt ${restart.attempt}): resuming from the committed offsets`,
+  deprecatedOption: (old: string, replacement: string) =>
+    `Option "${old}" is deprecated and will be removed in the next minor version: use "${replacement}"`,
 } as const;

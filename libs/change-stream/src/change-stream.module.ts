@@ -6,17 +6,17 @@ import {
   CHANGE_STREAM_OPTIONS,
 } from './change-stream.constants';
 import { CHANGE_STREAM_MODULE_OPTIONS, ConfigurableModuleClass } from './change-stream.module-definition';
-import { resolveOptions } from './change-stream.options';
+import { resolveOptions } from './options/resolve-options';
 import { connectionProviders } from './connections/connection.providers';
-import { consumerProviders } from './consumer/consumer.providers';
-import { DeadLetterRedriver } from './consumer/dead-letter.redriver';
-import { ChangeStreamStatus } from './health/listener-status';
-import { ChangeStreamListener } from './listener/change-stream.listener';
+import { workerProviders } from './worker/worker.providers';
+import { DeadLetterRedriver } from './worker/dead-letter.redriver';
+import { ChangeStreamStatus } from './health/relay-status';
+import { ChangeStreamRelay } from './relay/change-stream.relay';
 
 /**
  * MongoDB change streams to Kafka, safely on many replicas: one leader per stream relays change
- * events with epoch-fenced checkpoints (`listener: true`), and workers consume them with
- * exactly-once read-model effects (`consumer: true`).
+ * events with epoch-fenced checkpoints (the relay role), and workers consume them with
+ * exactly-once read-model effects (the worker role). `relay: false` or `worker: false` turns a role off.
  *
  * @example
  * // in AppModule's imports:
@@ -33,8 +33,8 @@ import { ChangeStreamListener } from './listener/change-stream.listener';
     { provide: CHANGE_STREAM_OPTIONS, useFactory: resolveOptions, inject: [CHANGE_STREAM_MODULE_OPTIONS] },
     ...connectionProviders,
     ChangeStreamStatus,
-    ChangeStreamListener,
-    ...consumerProviders,
+    ChangeStreamRelay,
+    ...workerProviders,
   ],
   exports: [
     CHANGE_STREAM_OPTIONS,

@@ -6,7 +6,8 @@
 
 // Module and options
 export { ChangeStreamModule } from './change-stream.module';
-export { DEFAULTS, topicFor } from './change-stream.options';
+export { DEFAULTS, WORKER_DEFAULTS } from './options/defaults';
+export { topicFor } from './options/routing';
 export type {
   ChangeStreamModuleOptions,
   MongoConnectionOptions,
@@ -20,23 +21,25 @@ export type {
   Namespace,
   ResolvedChangeStreamOptions,
   ResolvedStream,
+  ResolvedRoles,
 } from './interfaces/change-stream-options.interface';
 export type { WorkerOptions, RetryPolicy, DedupeMode } from './interfaces/worker-options.interface';
-export { WORKER_DEFAULTS } from './interfaces/worker-options.interface';
+export type { BackoffPolicy, BackoffOptions } from './interfaces/backoff.interface';
 export {
   CHANGE_STREAM_KAFKA,
   CHANGE_STREAM_MONGO_CLIENT,
   CHANGE_STREAM_OPTIONS,
 } from './change-stream.constants';
 
-// Listener state (health and metrics read it)
-export { ChangeStreamStatus } from './health/listener-status';
-export type { ListenerStatus, StreamStatus, StreamRole, StreamRestart } from './health/listener-status';
+// Relay state (health and metrics read it)
+export { ChangeStreamStatus } from './health/relay-status';
+export type { RelayStatus, ListenerStatus } from './health/relay-status';
+export type { StreamStatus, StreamRole, StreamRestart } from './health/stream-status';
 
 // Handlers
-export { ChangeHandler, ChangeBatchHandler } from './decorators/change-handler.decorator';
-export type { ChangeHandlerOptions, ChangeBatchHandlerOptions } from './decorators/change-handler.decorator';
-export { ChangeContext, ChangeBatchContext } from './consumer/change-context';
+export { ChangeHandler, ChangeBatchHandler } from './handlers/change-handler.decorator';
+export type { ChangeHandlerOptions, ChangeBatchHandlerOptions } from './handlers/change-handler.decorator';
+export { ChangeContext, ChangeBatchContext } from './handlers/change-context';
 export type * from './events/change-event.interface';
 export { CHANGE_OPERATION_TYPES } from './events/change-event.interface';
 
@@ -49,10 +52,10 @@ export {
   parseClusterTime,
 } from './events/change-event.codec';
 export type { DecodedChangeEvent, EncodedChangeEvent } from './events/change-event.codec';
-export { defaultTopic, deadLetterTopic } from './events/topic-naming';
-export { DEAD_LETTER_HEADERS } from './consumer/dead-letter.headers';
-export { DeadLetterRedriver, REDRIVEN_FROM_HEADER } from './consumer/dead-letter.redriver';
-export type { RedriveOptions, RedriveReport } from './consumer/dead-letter.redriver';
+export { defaultTopic, deadLetterTopic } from './options/routing';
+export { DEAD_LETTER_HEADERS } from './worker/dead-letter.headers';
+export { DeadLetterRedriver, REDRIVEN_FROM_HEADER } from './worker/dead-letter.redriver';
+export type { RedriveOptions, RedriveReport } from './worker/dead-letter.redriver';
 
 // Errors
 export { InvalidOptionsError } from './errors/invalid-options.error';

@@ -2,7 +2,8 @@ import { Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from 
 import Redis from 'ioredis';
 import { Kafka } from 'kafkajs';
 import { MongoClient } from 'mongodb';
-import { unclonableSetting, type ProducerThreadData } from '../publisher/producer-thread';
+import { unclonableSetting } from '../options/kafka';
+import type { ProducerThreadData } from '../publisher/producer-thread';
 import { redactError, redactText, redactUri } from '../utils/redact';
 import { kafkaConfig, producerThreadData } from './kafka-config';
 import type { ResolvedChangeStreamOptions } from '../interfaces/change-stream-options.interface';
@@ -13,10 +14,10 @@ import type { ResolvedChangeStreamOptions } from '../interfaces/change-stream-op
  * Creating them does no I/O: the MongoClient and the ioredis clients connect on first use.
  */
 export class ChangeStreamConnections implements OnApplicationBootstrap, OnApplicationShutdown {
-  /** The one MongoClient shared by listener and consumer (a mongoose connection's own client when given one). */
+  /** The one MongoClient shared by relay and worker (a mongoose connection's own client when given one). */
   readonly mongo: MongoClient;
   readonly kafka: Kafka;
-  /** The listener's producer-thread settings, or null when its producer runs in this thread (see `kafka.producerThread`). */
+  /** The relay's producer-thread settings, or null when its producer runs in this thread (see `kafka.producerThread`). */
   readonly producerThread: ProducerThreadData | null;
   private readonly logger = new Logger('ChangeStream');
   private readonly ownsMongo: boolean;

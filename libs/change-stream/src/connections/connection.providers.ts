@@ -7,7 +7,7 @@ import {
 import type { ResolvedChangeStreamOptions } from '../interfaces/change-stream-options.interface';
 import { ChangeStreamConnections } from './change-stream-connections';
 
-/** The connections and the two shared-client tokens (listener and consumer use the same MongoClient and Kafka). */
+/** The connections and the two shared-client tokens (relay and worker use the same MongoClient and Kafka). */
 export const connectionProviders: Provider[] = [
   {
     provide: ChangeStreamConnections,

@@ -1,16 +1,7 @@
 import type { KafkaConfig } from 'kafkajs';
 import type { KafkaConnectionOptions } from '../interfaces/change-stream-options.interface';
+import { KAFKA_LIBRARY_KEYS } from '../options/kafka';
 import type { ProducerThreadData } from '../publisher/producer-thread';
-
-/** Library-only keys of the `kafka` section; everything else is kafkajs' KafkaConfig. */
-export const KAFKA_LIBRARY_KEYS = [
-  'brokers',
-  'client',
-  'topicPrefix',
-  'producer',
-  'compression',
-  'producerThread',
-] as const;
 
 /** The kafkajs client settings of the `kafka` section. */
 export function kafkaConfig(options: KafkaConnectionOptions): KafkaConfig {

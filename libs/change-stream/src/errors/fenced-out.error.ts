@@ -1,6 +1,6 @@
 /**
  * A checkpoint write was rejected because the stream's epoch moved on: a newer leader exists.
- * The listener that sees it stops reading and publishing at once.
+ * The relay that sees it stops reading and publishing at once.
  */
 export class FencedOutError extends Error {
   constructor(

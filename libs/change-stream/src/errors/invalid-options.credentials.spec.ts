@@ -2,7 +2,7 @@
  * An InvalidOptionsError names the bad option and what it accepts, never a credential: the value of a
  * credential option is masked, and a string value has the credentials of its URIs redacted.
  */
-import { resolveOptions } from '../change-stream.options';
+import { resolveOptions } from '../options/resolve-options';
 import type { ChangeStreamModuleOptions } from '../interfaces/change-stream-options.interface';
 import { InvalidOptionsError } from './invalid-options.error';
 

@@ -69,7 +69,7 @@ function header(headers: RawHeaders, name: string): string | undefined {
 
 /**
  * Decodes a Kafka message published by this library. Throws UndecodableMessageError naming what is
- * wrong (missing value, bad EJSON, no operationType, no event id) so the consumer can dead-letter it.
+ * wrong (missing value, bad EJSON, no operationType, no event id) so the worker can dead-letter it.
  */
 export function decodeChangeEvent(
   value: Buffer | string | null | undefined,

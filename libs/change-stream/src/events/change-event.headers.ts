@@ -1,6 +1,6 @@
 /**
- * Kafka header names carried by every message the listener publishes. One place defines the wire
- * format; the publisher writes it and the consumer reads it.
+ * Kafka header names carried by every message the relay publishes. One place defines the wire
+ * format; the publisher writes it and the worker reads it.
  */
 export const CHANGE_EVENT_HEADERS = {
   /** The event id: the resume token's `_data` (or a deterministic id for snapshot events). */

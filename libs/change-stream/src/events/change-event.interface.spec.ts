@@ -1,5 +1,5 @@
 /**
- * Type-level tests: `tsc` checks this file (npm run typecheck, and test/consumer/change-event-types.spec.ts
+ * Type-level tests: `tsc` checks this file (npm run typecheck, and test/worker/change-event-types.spec.ts
  * compiles it in jest). Each `@ts-expect-error` line must fail to compile; if a change to the types
  * made it compile, tsc reports the unused directive and the test fails.
  */

@@ -1,9 +1,9 @@
 import { assessHealth } from './change-stream-health';
 import type { ChangeStreamReport } from './change-stream.inspector';
-import { newStreamStatus, type StreamStatus } from './listener-status';
+import { newStreamStatus, type StreamStatus } from './stream-status';
 
 const AT = new Date('2026-01-01T00:00:10Z');
-const ROLES = { listener: true, consumer: true };
+const ROLES = { relay: true, worker: true };
 
 function stream(overrides: Partial<StreamStatus> = {}): StreamStatus {
   return {
@@ -19,13 +19,13 @@ function stream(overrides: Partial<StreamStatus> = {}): StreamStatus {
 
 function report(
   streams: StreamStatus[],
-  consumerState: 'running' | 'draining' = 'running',
+  workerState: 'running' | 'draining' = 'running',
 ): ChangeStreamReport {
   return {
     at: AT,
-    listener: { enabled: true, instanceId: 'host-1-abc', healthy: true, streams },
-    consumer: {
-      state: consumerState,
+    relay: { enabled: true, instanceId: 'host-1-abc', healthy: true, streams },
+    worker: {
+      state: workerState,
       groupId: 'g',
       topics: ['cdc.shop.orders'],
       assignment: { 'cdc.shop.orders': [0, 1] },
@@ -50,7 +50,7 @@ function report(
 }
 
 describe('assessHealth', () => {
-  it('reports a working leader UP with lease validity, lag, checkpoint age and consumer state', () => {
+  it('reports a working leader UP with lease validity, lag, checkpoint age and worker state', () => {
     const health = assessHealth(report([stream()]), ROLES);
     expect(health).toMatchObject({
       up: true,
@@ -66,7 +66,7 @@ describe('assessHealth', () => {
           checkpointAgeMs: 1_000,
         },
       ],
-      consumer: { state: 'running', assignedPartitions: 2 },
+      worker: { state: 'running', assignedPartitions: 2 },
       oplogWindowMs: 3_600_000,
     });
   });
@@ -105,15 +105,15 @@ describe('assessHealth', () => {
     ]);
   });
 
-  it('is DOWN while the consumer drains', () => {
+  it('is DOWN while the worker drains', () => {
     expect(assessHealth(report([stream()], 'draining'), ROLES)).toMatchObject({
       up: false,
-      problems: ['consumer draining'],
+      problems: ['worker draining'],
     });
   });
 
-  it('says off when the listener role is disabled', () => {
-    expect(assessHealth(report([]), { listener: false, consumer: true })).toMatchObject({
+  it('says off when the relay role is disabled', () => {
+    expect(assessHealth(report([]), { relay: false, worker: true })).toMatchObject({
       up: true,
       leadership: 'off',
       streams: [],

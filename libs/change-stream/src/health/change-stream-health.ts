@@ -1,6 +1,6 @@
 import type { ChangeStreamReport } from './change-stream.inspector';
 import { relayStall, stallProblems, type RelayStall, type RelayStallLimits } from './relay-stall';
-import { DEFAULTS } from '../change-stream.options';
+import { DEFAULTS } from '../options/defaults';
 import { redactText } from '../utils/redact';
 import { restartHealth, restartProblem, type RestartHealth } from './restart-health';
 
@@ -46,12 +46,12 @@ export interface ChangeStreamHealth {
   up: boolean;
   /** Why it is DOWN (empty when up). */
   problems: string[];
-  roles: { listener: boolean; consumer: boolean };
+  roles: { relay: boolean; worker: boolean };
   instanceId: string;
   /** `leader` when this replica leads at least one stream, else `standby` (or `off`). */
   leadership: 'leader' | 'standby' | 'off';
   streams: StreamHealth[];
-  consumer: {
+  worker: {
     state: string;
     groupId: string;
     topics: string[];
@@ -70,13 +70,13 @@ const ago = (date: Date | null, now: number): number | null =>
  * `onHistoryLost: 'fail'`, a rejected pipeline); a leader holds an expired lease, or read nothing for
  * `maxReadSilenceMs`, or checkpointed nothing for `maxCheckpointAgeMs`, or has waited on Kafka for
  * more than `maxPublishStallMs`, or has read events not checkpointed for more than
- * `maxCheckpointLagMs` (an idle leader waits on nothing: it stays UP); the consumer is draining or
- * stopped; a stream or the consumer is `restarting` (it gave up on an error no policy covers and is
+ * `maxCheckpointLagMs` (an idle leader waits on nothing: it stays UP); the worker is draining or
+ * stopped; a stream or the worker is `restarting` (it gave up on an error no policy covers and is
  * being brought back with backoff). A standby is UP: it is ready to take over.
  */
 export function assessHealth(
   report: ChangeStreamReport,
-  roles: { listener: boolean; consumer: boolean },
+  roles: { relay: boolean; worker: boolean },
   {
     maxReadSilenceMs = DEFAULTS.health.maxReadSilenceMs,
     maxCheckpointAgeMs,
@@ -85,7 +85,7 @@ export function assessHealth(
 ): ChangeStreamHealth {
   const now = report.at.getTime();
   const problems: string[] = [];
-  const streams = report.listener.streams.map((s): StreamHealth => {
+  const streams = report.relay.streams.map((s): StreamHealth => {
     const checkpoint = report.checkpoints.find((c) => c.stream === s.name);
     const health: StreamHealth = {
       name: s.name,
@@ -119,32 +119,28 @@ export function assessHealth(
     return health;
   });
 
-  const consumer = report.consumer && {
-    state: report.consumer.state,
-    groupId: report.consumer.groupId,
-    topics: report.consumer.topics,
-    assignedPartitions: Object.values(report.consumer.assignment).reduce((n, parts) => n + parts.length, 0),
-    restart: restartHealth(report.consumer.restart, now),
+  const worker = report.worker && {
+    state: report.worker.state,
+    groupId: report.worker.groupId,
+    topics: report.worker.topics,
+    assignedPartitions: Object.values(report.worker.assignment).reduce((n, parts) => n + parts.length, 0),
+    restart: restartHealth(report.worker.restart, now),
   };
-  if (consumer && (consumer.state === 'draining' || consumer.state === 'stopped')) {
-    problems.push(`consumer ${consumer.state}`);
+  if (worker && (worker.state === 'draining' || worker.state === 'stopped')) {
+    problems.push(`worker ${worker.state}`);
   }
-  if (report.consumer?.restart) problems.push(restartProblem('consumer', report.consumer.restart, now));
+  if (report.worker?.restart) problems.push(restartProblem('worker', report.worker.restart, now));
 
-  const leadership = !roles.listener
-    ? 'off'
-    : streams.some((s) => s.role === 'leader')
-      ? 'leader'
-      : 'standby';
+  const leadership = !roles.relay ? 'off' : streams.some((s) => s.role === 'leader') ? 'leader' : 'standby';
   const oplog = report.oplog;
   return {
     up: problems.length === 0,
     problems,
     roles,
-    instanceId: report.listener.instanceId,
+    instanceId: report.relay.instanceId,
     leadership,
     streams,
-    consumer,
+    worker,
     oplogWindowMs: oplog ? oplog.last.getTime() - oplog.first.getTime() : null,
   };
 }

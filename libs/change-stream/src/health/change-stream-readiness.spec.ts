@@ -1,20 +1,20 @@
 import { assessReadiness } from './change-stream-readiness';
 import type { ChangeStreamReport } from './change-stream.inspector';
-import { newStreamStatus, type StreamStatus } from './listener-status';
+import { newStreamStatus, type StreamStatus } from './stream-status';
 
-type Statuses = Pick<ChangeStreamReport, 'listener' | 'consumer'>;
-const BOTH = { listener: true, consumer: true };
+type Statuses = Pick<ChangeStreamReport, 'relay' | 'worker'>;
+const BOTH = { relay: true, worker: true };
 
-function statuses(streams: Array<Partial<StreamStatus>>, consumerState = 'running'): Statuses {
+function statuses(streams: Array<Partial<StreamStatus>>, workerState = 'running'): Statuses {
   return {
-    listener: {
+    relay: {
       enabled: true,
       instanceId: 'host-1-abc',
       healthy: streams.every((s) => !s.stoppedReason),
       streams: streams.map((s) => ({ ...newStreamStatus('shop.orders'), ...s })),
     },
-    consumer: {
-      state: consumerState as 'running',
+    worker: {
+      state: workerState as 'running',
       groupId: 'g',
       topics: ['cdc.shop.orders'],
       assignment: {},
@@ -29,28 +29,28 @@ function statuses(streams: Array<Partial<StreamStatus>>, consumerState = 'runnin
 }
 
 describe('assessReadiness', () => {
-  it('needs nothing by default: ready whatever the stream and the consumer do', () => {
+  it('needs nothing by default: ready whatever the stream and the worker do', () => {
     const stopped = statuses([{ role: 'stopped', stoppedReason: 'history lost' }], 'stopped');
     expect(assessReadiness(stopped, BOTH, [])).toEqual({ ready: true, needs: [], problems: [] });
   });
 
-  it('with the listener needed: ready as leader or standby, also while a send waits on Kafka', () => {
+  it('with the relay needed: ready as leader or standby, also while a send waits on Kafka', () => {
     const waiting = {
       role: 'leader' as const,
       publishWaitingSince: new Date(0),
       consecutivePublishFailures: 9,
     };
-    expect(assessReadiness(statuses([waiting, { role: 'standby' }]), BOTH, ['listener']).ready).toBe(true);
+    expect(assessReadiness(statuses([waiting, { role: 'standby' }]), BOTH, ['relay']).ready).toBe(true);
   });
 
-  it('with the listener needed: not ready when a policy stopped a stream, or before it started', () => {
+  it('with the relay needed: not ready when a policy stopped a stream, or before it started', () => {
     const result = assessReadiness(
       statuses([
         { role: 'stopped', stoppedReason: 'history lost at mongodb://u:secret@h/' },
         { role: 'starting' },
       ]),
       BOTH,
-      ['listener'],
+      ['relay'],
     );
     expect(result.ready).toBe(false);
     expect(result.problems).toEqual([
@@ -59,24 +59,33 @@ describe('assessReadiness', () => {
     ]);
   });
 
-  it('with the consumer needed: ready only while it runs in its group', () => {
-    expect(assessReadiness(statuses([]), BOTH, ['consumer']).ready).toBe(true);
+  it('with the worker needed: ready only while it runs in its group', () => {
+    expect(assessReadiness(statuses([]), BOTH, ['worker']).ready).toBe(true);
     for (const state of ['starting', 'draining', 'stopped']) {
-      expect(assessReadiness(statuses([], state), BOTH, ['consumer'])).toEqual({
+      expect(assessReadiness(statuses([], state), BOTH, ['worker'])).toEqual({
         ready: false,
-        needs: ['consumer'],
-        problems: [`consumer ${state}`],
+        needs: ['worker'],
+        problems: [`worker ${state}`],
       });
     }
   });
 
   it('is not ready when it needs a role this replica does not run', () => {
-    const workerOnly = { ...statuses([]), consumer: null };
-    expect(assessReadiness(workerOnly, { listener: true, consumer: false }, ['consumer']).problems).toEqual([
-      'consumer role is off in this replica',
+    const workerOnly = { ...statuses([]), worker: null };
+    expect(assessReadiness(workerOnly, { relay: true, worker: false }, ['worker']).problems).toEqual([
+      'worker role is off in this replica',
     ]);
-    expect(assessReadiness(statuses([]), { listener: false, consumer: true }, ['listener']).problems).toEqual(
-      ['listener role is off in this replica'],
-    );
+    expect(assessReadiness(statuses([]), { relay: false, worker: true }, ['relay']).problems).toEqual([
+      'relay role is off in this replica',
+    ]);
+  });
+
+  it('still accepts the needs by their old names (listener, consumer) for one minor version', () => {
+    const workerOnly = { ...statuses([]), worker: null };
+    expect(assessReadiness(workerOnly, { relay: false, worker: false }, ['listener', 'consumer'])).toEqual({
+      ready: false,
+      needs: ['relay', 'worker'],
+      problems: ['relay role is off in this replica', 'worker role is off in this replica'],
+    });
   });
 });

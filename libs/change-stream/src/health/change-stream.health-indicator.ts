@@ -14,16 +14,16 @@ export const CHANGE_STREAM_HEALTH_OPTIONS = Symbol('CHANGE_STREAM_HEALTH_OPTIONS
  * it); `isReady` is readiness, from only the parts a replica's work needs.
  *
  * `isHealthy` reports role, leader or standby,
- * lease validity, lag, checkpoint age and consumer state per stream; DOWN after history was lost,
- * when the listener was stopped by its policy, when a leader is stuck (nothing read, a send waiting
+ * lease validity, lag, checkpoint age and worker state per stream; DOWN after history was lost,
+ * when the relay was stopped by its policy, when a leader is stuck (nothing read, a send waiting
  * longer than `relay.maxPublishStallMs`, read events not checkpointed for longer than
- * `relay.maxCheckpointLagMs`), or while the consumer drains.
+ * `relay.maxCheckpointLagMs`), or while the worker drains.
  *
  * @example
  * @Get('health') @HealthCheck()
  * check() { return this.health.check([() => this.changeStream.isHealthy()]); }
  * @Get('health/ready') @HealthCheck()
- * ready() { return this.health.check([() => this.changeStream.isReady('changeStream', { needs: ['consumer'] })]); }
+ * ready() { return this.health.check([() => this.changeStream.isReady('changeStream', { needs: ['worker'] })]); }
  */
 @Injectable()
 export class ChangeStreamHealthIndicator {
@@ -40,12 +40,12 @@ export class ChangeStreamHealthIndicator {
     key: Key = 'changeStream' as Key,
   ): Promise<HealthIndicatorResult<Key>> {
     const session = this.indicator.check(key);
-    const { listener, consumer } = this.inspector.options;
+    const { roles } = this.inspector.options;
     let health;
     try {
       const { maxPublishStallMs, maxCheckpointLagMs } = this.inspector.options.relay;
       const limits = { maxPublishStallMs, maxCheckpointLagMs, ...this.options };
-      health = assessHealth(await this.inspector.inspect(), { listener, consumer }, limits);
+      health = assessHealth(await this.inspector.inspect(), roles, limits);
     } catch (error) {
       return session.down({
         problems: [`cannot read the change-stream state: ${redactText((error as Error).message)}`],
@@ -57,8 +57,8 @@ export class ChangeStreamHealthIndicator {
 
   /**
    * Readiness: DOWN only when a part this replica's work `needs` cannot do its share now (a stream
-   * stopped by policy or not started, for `listener`; a consumer not running in its group, for
-   * `consumer`). Never DOWN for a Kafka outage on the listener side, nor for lag: every replica
+   * stopped by policy or not started, for `relay`; a worker not running in its consumer group, for
+   * `worker`). Never DOWN for a Kafka outage on the relay side, nor for lag: every replica
    * would fail together. Reads no server (no I/O). Default `needs`: none, always UP.
    */
   isReady<const Key extends string = 'changeStream'>(
@@ -66,8 +66,8 @@ export class ChangeStreamHealthIndicator {
     { needs = [] }: ReadinessOptions = {},
   ): HealthIndicatorResult<Key> {
     const session = this.indicator.check(key);
-    const { listener, consumer } = this.inspector.options;
-    const { ready, ...details } = assessReadiness(this.inspector.statuses(), { listener, consumer }, needs);
+    const { roles } = this.inspector.options;
+    const { ready, ...details } = assessReadiness(this.inspector.statuses(), roles, needs);
     return ready ? session.up(details) : session.down(details);
   }
 }

@@ -3,10 +3,11 @@ import { ModuleRef } from '@nestjs/core';
 import type { Timestamp } from 'bson';
 import type { MongoClient } from 'mongodb';
 import { CHANGE_STREAM_MONGO_CLIENT, CHANGE_STREAM_OPTIONS } from '../change-stream.constants';
-import { ChangeEventConsumer, type ConsumerStatus } from '../consumer/change-event.consumer';
+import { ChangeEventWorker } from '../worker/change-event.worker';
+import type { WorkerStatus } from '../worker/worker-status';
 import type { ResolvedChangeStreamOptions } from '../interfaces/change-stream-options.interface';
-import type { CheckpointDocument } from '../listener/checkpoint.store';
-import { ChangeStreamStatus, type ListenerStatus } from './listener-status';
+import type { CheckpointDocument } from '../relay/checkpoint.store';
+import { ChangeStreamStatus, type RelayStatus } from './relay-status';
 
 /** The saved checkpoint of one stream, as every replica sees it (leader or not). */
 export interface CheckpointInfo {
@@ -28,9 +29,9 @@ export interface OplogWindow {
 /** Everything health and metrics report, read at one moment. */
 export interface ChangeStreamReport {
   at: Date;
-  listener: ListenerStatus;
-  /** null when the module runs without the consumer role. */
-  consumer: ConsumerStatus | null;
+  relay: RelayStatus;
+  /** null when the module runs without the worker role. */
+  worker: WorkerStatus | null;
   checkpoints: CheckpointInfo[];
   /** null when unreadable (no permission, a sharded cluster through mongos, a server without an oplog). */
   oplog: OplogWindow | null;
@@ -41,7 +42,7 @@ const OPLOG_REFRESH_MS = 15_000;
 
 /**
  * Reads the state of this replica's change-stream roles for the health indicator and the metrics:
- * the listener status, the consumer status, the saved checkpoints and the oplog window. It finds
+ * the relay status, the worker status, the saved checkpoints and the oplog window. It finds
  * the module's providers through ModuleRef, so ChangeStreamModule need not be global.
  */
 @Injectable()
@@ -59,13 +60,13 @@ export class ChangeStreamInspector {
     return this.moduleRef.get<ResolvedChangeStreamOptions>(CHANGE_STREAM_OPTIONS, { strict: false });
   }
 
-  /** The listener and consumer state, without I/O. */
-  statuses(): Pick<ChangeStreamReport, 'listener' | 'consumer'> {
-    const listener = this.moduleRef.get(ChangeStreamStatus, { strict: false }).snapshot();
-    const consumer = this.options.consumer
-      ? this.moduleRef.get(ChangeEventConsumer, { strict: false }).status()
+  /** The relay and worker state, without I/O. */
+  statuses(): Pick<ChangeStreamReport, 'relay' | 'worker'> {
+    const relay = this.moduleRef.get(ChangeStreamStatus, { strict: false }).snapshot();
+    const worker = this.options.roles.worker
+      ? this.moduleRef.get(ChangeEventWorker, { strict: false }).status()
       : null;
-    return { listener, consumer };
+    return { relay, worker };
   }
 
   /** A full report; reads the checkpoints (one query) and, now and then, the oplog window. */

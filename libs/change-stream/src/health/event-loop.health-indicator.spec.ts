@@ -1,6 +1,6 @@
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { InvalidOptionsError } from '../errors/invalid-options.error';
-import { DEFAULTS } from '../change-stream.options';
+import { DEFAULTS } from '../options/defaults';
 import { waitFor } from '../../../../test/support/wait';
 import { ChangeStreamHealthModule } from './change-stream-health.module';
 import { EventLoopHealthIndicator } from './event-loop.health-indicator';

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Optional, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import { DEFAULTS } from '../change-stream.options';
+import { DEFAULTS } from '../options/defaults';
 import { InvalidOptionsError } from '../errors/invalid-options.error';
 import type { ChangeStreamHealthOptions } from './change-stream-health';
 import { CHANGE_STREAM_HEALTH_OPTIONS } from './change-stream.health-indicator';

@@ -1,4 +1,4 @@
-import type { StreamStatus } from './listener-status';
+import type { StreamStatus } from './stream-status';
 
 /** Limits past which a leading relay is DOWN (see `relay.maxPublishStallMs` / `relay.maxCheckpointLagMs`). */
 export interface RelayStallLimits {

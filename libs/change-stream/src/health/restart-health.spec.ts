@@ -1,26 +1,26 @@
 /**
- * /health names a part that gave up and is being brought back (a consumer kafkajs gave up on, a
+ * /health names a part that gave up and is being brought back (a Kafka consumer kafkajs gave up on, a
  * relay whose term failed on an error no policy covers), and is DOWN while it is down.
  */
 import { assessHealth } from './change-stream-health';
 import type { ChangeStreamReport } from './change-stream.inspector';
-import { newStreamStatus, type StreamStatus } from './listener-status';
-import type { ConsumerStatus } from '../consumer/change-event.consumer';
+import { newStreamStatus, type StreamStatus } from './stream-status';
+import type { WorkerStatus } from '../worker/worker-status';
 
 const AT = new Date('2026-01-01T00:00:10Z');
 const SINCE = new Date('2026-01-01T00:00:04Z');
-const ROLES = { listener: true, consumer: true };
+const ROLES = { relay: true, worker: true };
 
-function report(stream: Partial<StreamStatus>, consumer: Partial<ConsumerStatus>): ChangeStreamReport {
+function report(stream: Partial<StreamStatus>, worker: Partial<WorkerStatus>): ChangeStreamReport {
   return {
     at: AT,
-    listener: {
+    relay: {
       enabled: true,
       instanceId: 'host-1-abc',
       healthy: true,
       streams: [{ ...newStreamStatus('shop.orders'), role: 'standby', ...stream }],
     },
-    consumer: {
+    worker: {
       state: 'running',
       groupId: 'g',
       topics: ['cdc.shop.orders'],
@@ -31,7 +31,7 @@ function report(stream: Partial<StreamStatus>, consumer: Partial<ConsumerStatus>
       deadLetters: [],
       restart: null,
       restarts: 0,
-      ...consumer,
+      ...worker,
     },
     checkpoints: [],
     oplog: null,
@@ -39,7 +39,7 @@ function report(stream: Partial<StreamStatus>, consumer: Partial<ConsumerStatus>
 }
 
 describe('assessHealth of parts being restarted', () => {
-  it('is DOWN while the consumer is restarting, naming the reason, the attempt and since when', () => {
+  it('is DOWN while the worker is restarting, naming the reason, the attempt and since when', () => {
     const health = assessHealth(
       report(
         {},
@@ -53,9 +53,9 @@ describe('assessHealth of parts being restarted', () => {
     );
     expect(health.up).toBe(false);
     expect(health.problems).toEqual([
-      'consumer restarting since 2026-01-01T00:00:04.000Z (6 s, attempt 3): KafkaJSNonRetriableError: mongodb://<credentials>@h/ down',
+      'worker restarting since 2026-01-01T00:00:04.000Z (6 s, attempt 3): KafkaJSNonRetriableError: mongodb://<credentials>@h/ down',
     ]);
-    expect(health.consumer).toMatchObject({
+    expect(health.worker).toMatchObject({
       state: 'restarting',
       restart: { reason: expect.stringContaining('<credentials>'), attempt: 3, downForMs: 6_000 },
     });

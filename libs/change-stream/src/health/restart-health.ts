@@ -1,6 +1,6 @@
 import { redactText } from '../utils/redact';
 
-/** What the status holds about a part being brought back (a stream's relay, the worker's consumer). */
+/** What the status holds about a part being brought back (a stream's relay, the worker's Kafka consumer). */
 interface Restart {
   reason: string;
   attempt: number;

@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ClientSession, Collection, MongoClient } from 'mongodb';
 import { CHANGE_STREAM_MONGO_CLIENT, CHANGE_STREAM_OPTIONS } from '../change-stream.constants';
-import { DEFAULTS } from '../change-stream.options';
-import type { ConsumerOptions } from '../consumer/consumer-options';
+import { DEFAULTS } from '../options/defaults';
+import type { WorkerModuleOptions } from '../worker/worker-module-options';
 import { NOTHING_APPLIED, type AppliedOffset } from './applied-offset';
 import { isDuplicateKeyError } from './processed-event.store';
 
@@ -44,7 +44,7 @@ export class AppliedOffsetStore {
 
   constructor(
     @Inject(CHANGE_STREAM_MONGO_CLIENT) client: MongoClient,
-    @Inject(CHANGE_STREAM_OPTIONS) options: ConsumerOptions,
+    @Inject(CHANGE_STREAM_OPTIONS) options: WorkerModuleOptions,
   ) {
     this.enabled = options.worker.dedupe === 'offsets';
     this.groupId = options.worker.groupId;

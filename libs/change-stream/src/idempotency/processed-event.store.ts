@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { MongoServerError, type ClientSession, type Collection, type MongoClient } from 'mongodb';
 import { CHANGE_STREAM_MONGO_CLIENT, CHANGE_STREAM_OPTIONS } from '../change-stream.constants';
-import type { ConsumerOptions } from '../consumer/consumer-options';
+import type { WorkerModuleOptions } from '../worker/worker-module-options';
 
 /** One handler's effect for one event: the key of a processed-event marker. */
 export interface ProcessedMarker {
@@ -48,7 +48,7 @@ export class ProcessedEventStore {
 
   constructor(
     @Inject(CHANGE_STREAM_MONGO_CLIENT) client: MongoClient,
-    @Inject(CHANGE_STREAM_OPTIONS) private readonly options: ConsumerOptions,
+    @Inject(CHANGE_STREAM_OPTIONS) private readonly options: WorkerModuleOptions,
   ) {
     this.collection = client.db(options.storage.database).collection(options.storage.processed);
   }

@@ -3,7 +3,11 @@ import type { Document, Timestamp } from 'bson';
 import type { Redis, RedisOptions } from 'ioredis';
 import type { CompressionTypes, Kafka, KafkaConfig, ProducerConfig } from 'kafkajs';
 import type { MongoClient, MongoClientOptions } from 'mongodb';
+import type { BackoffPolicy } from './backoff.interface';
+import type { RelayOptions } from './relay-options.interface';
 import type { ResolvedWorkerOptions, WorkerOptions } from './worker-options.interface';
+
+export type { RelayOptions } from './relay-options.interface';
 
 /**
  * Where the library finds MongoDB. Give exactly one of `uri`, `client` or `connection`.
@@ -35,14 +39,14 @@ export interface KafkaConnectionOptions extends Partial<Omit<KafkaConfig, 'broke
   /** Prefix of the default topic names `<topicPrefix>.<db>.<collection>`. Default: `'cdc'`. */
   topicPrefix?: string;
   /**
-   * Extra producer settings for the listener. The library always sets `idempotent: true` and
+   * Extra producer settings for the relay. The library always sets `idempotent: true` and
    * `maxInFlightRequests: 1` and sends with `acks: -1` (all in-sync replicas).
    */
   producer?: Omit<ProducerConfig, 'idempotent' | 'maxInFlightRequests' | 'transactionalId'>;
   /** Compression of produced batches. Default: none. */
   compression?: CompressionTypes;
   /**
-   * Run the listener's producer (kafkajs encoding and I/O) on its own worker thread, in parallel
+   * Run the relay's producer (kafkajs encoding and I/O) on its own worker thread, in parallel
    * with reading MongoDB. Default: on whenever possible, that is with `brokers` and settings that can
    * move to another thread (no functions such as a `logCreator` or an OAuth provider); off with
    * `client`. `true` fails at start-up when that is not possible; `false` keeps it in this thread.
@@ -60,7 +64,7 @@ export interface RedisConnectionOptions {
   options?: RedisOptions;
 }
 
-/** Leader lease timings and store. Every replica with `listener: true` campaigns; one leads each stream. */
+/** Leader lease timings and store. Every replica running the relay role campaigns; one leads each stream. */
 export interface LeaseOptions {
   /**
    * `'redis'`: Redlock over the `redis` servers. `'mongo'`: a lease document with an expiry in the
@@ -155,72 +159,6 @@ export interface StorageOptions {
   offsets?: string;
 }
 
-/** Relay tuning: batching, backpressure, checkpoints and retries. */
-export interface RelayOptions {
-  /** Largest number of events in one Kafka sendBatch, and the change-stream cursor batch size. Default: 500. */
-  batchSize?: number;
-  /** Most events read but not yet acknowledged by Kafka; the stream pauses at this bound. Default: 5 000. */
-  maxInFlightEvents?: number;
-  /** Most encoded bytes read but not yet acknowledged by Kafka. Default: 32 MiB. */
-  maxInFlightBytes?: number;
-  /** How long a getMore waits for new events (and so how often an idle stream's token advances). Default: 1 000 ms. */
-  maxAwaitTimeMs?: number;
-  /** Least time between two checkpoint writes while events flow. Default: 1 000 ms. */
-  checkpointIntervalMs?: number;
-  /** Backoff after errors the driver does not resume and after failed Kafka sends. Defaults: 100 ms to 30 000 ms. */
-  backoff?: { initialMs?: number; maxMs?: number };
-  /** How long graceful shutdown may spend flushing before it gives up (unacknowledged events replay later). Default: 5 000 ms. */
-  shutdownTimeoutMs?: number;
-  /**
-   * Health is DOWN ("publish stalled since …, N consecutive failures") once a send, or the
-   * producer's connection, has waited longer than this for Kafka. An idle leader waits on nothing.
-   * Default: 15 000 ms (longer than a partition leader failover, shorter than an outage to report).
-   */
-  maxPublishStallMs?: number;
-  /**
-   * Health is DOWN ("checkpoint lag X s") once an event read has waited longer than this for its
-   * checkpoint (Kafka refusing it, checkpoint writes failing). At least `checkpointIntervalMs +
-   * maxAwaitTimeMs`. Default: 30 000 ms, or twice that sum when larger.
-   */
-  maxCheckpointLagMs?: number;
-  /**
-   * Most bytes of one Kafka batch. The relay also reads the topics' `max.message.bytes` (and the
-   * brokers' `message.max.bytes`) at the start of each leadership term and keeps batches below the
-   * smaller. Default: 8 MiB.
-   */
-  maxBatchBytes?: number;
-  /**
-   * What to do with a change event the relay cannot publish: its topic cannot be decided (a `topic`
-   * function threw) or is not a valid Kafka topic name, or it is larger than the largest batch Kafka
-   * takes. `'fail'` (default): stop the stream with an error naming the event id, namespace and
-   * reason; health reports DOWN; the checkpoint stays before the event. `'deadLetter'`: send a
-   * record with the reason, event id, namespace and document key (never the event itself) to
-   * `deadLetterTopic`, then go on. Never skipped silently.
-   */
-  onUnpublishable?: 'fail' | 'deadLetter';
-  /** Topic of the relay's dead-letter records. Default: `<kafka.topicPrefix>-relay.dlq`. */
-  deadLetterTopic?: string | null;
-  /**
-   * `'at-least-once'` (default): idempotent sends; after a failover the new leader may republish
-   * events the old one had not checkpointed (the library's workers apply them once through markers).
-   * `'exactly-once'`: each batch is one Kafka transaction holding its events and the stream's
-   * checkpoint record (in `checkpointTopic`); a new leader's InitProducerId fences the old producer,
-   * and it resumes from the checkpoint committed with the events. Read-committed consumers see each
-   * event once. Needs brokers with transactions (transaction.state.log.replication.factor <= brokers)
-   * and, with ACLs, WRITE and DESCRIBE on TransactionalId `<kafka.topicPrefix>-relay.<stream>`.
-   */
-  delivery?: 'at-least-once' | 'exactly-once';
-  /**
-   * Kafka's transaction timeout in exactly-once mode: an open transaction of a leader that died is
-   * aborted by the broker after it (or at once by the next leader's InitProducerId); until then
-   * read-committed consumers of its partitions wait. At most the brokers'
-   * `transaction.max.timeout.ms`. Default: 60 000 ms.
-   */
-  transactionTimeoutMs?: number;
-  /** Compacted topic of the exactly-once checkpoints, keyed by stream. Default: `<kafka.topicPrefix>-relay.checkpoints`. */
-  checkpointTopic?: string | null;
-}
-
 /**
  * Options of `ChangeStreamModule.forRoot()`.
  *
@@ -233,16 +171,16 @@ export interface RelayOptions {
  * })
  */
 export interface ChangeStreamModuleOptions {
-  /** Run the listener role (campaign for the lease, relay change events to Kafka). Default: true. */
+  /** @deprecated Use `relay: false` to turn the relay role off; this key goes in the next minor version. */
   listener?: boolean;
-  /** Run the consumer role (Kafka consumer group dispatching to `@ChangeHandler`s). Default: true. */
+  /** @deprecated Use `worker: false` to turn the worker role off; this key goes in the next minor version. */
   consumer?: boolean;
   mongo: MongoConnectionOptions;
   kafka: KafkaConnectionOptions;
   /** Needed when `lease.store` is `'redis'`. */
   redis?: RedisConnectionOptions;
   lease?: LeaseOptions;
-  /** What to watch. Needed (non-empty) when `listener` is true. */
+  /** What to watch. Needed (non-empty) when the relay role is on. */
   streams?: StreamOptions[];
   /**
    * What to do when the checkpoint can no longer be resumed (ChangeStreamHistoryLost 286,
@@ -257,9 +195,22 @@ export interface ChangeStreamModuleOptions {
   /** More namespaces never to relay, as `'db.collection'` or `'db'` (whole database). */
   excludeNamespaces?: string[];
   storage?: StorageOptions;
-  relay?: RelayOptions;
-  /** The consumer (worker) role's settings. */
-  worker?: WorkerOptions;
+  /**
+   * The relay role (campaign for the lease, relay change events to Kafka): its settings, or `false`
+   * to turn it off in this replica. Default: on, with default settings.
+   */
+  relay?: RelayOptions | false;
+  /**
+   * The worker role (a Kafka consumer group dispatching to `@ChangeHandler`s): its settings, or
+   * `false` to turn it off in this replica. Default: on, with default settings.
+   */
+  worker?: WorkerOptions | false;
+}
+
+/** Which roles this replica runs (`relay: false` / `worker: false` turn one off). */
+export interface ResolvedRoles {
+  relay: boolean;
+  worker: boolean;
 }
 
 /** A stream after validation: defaults applied, name and topics decided. */
@@ -287,8 +238,8 @@ export interface ResolvedStream {
 
 /** The options after validation, as injected with CHANGE_STREAM_OPTIONS. */
 export interface ResolvedChangeStreamOptions {
-  listener: boolean;
-  consumer: boolean;
+  /** The roles this replica runs; `relay` and `worker` hold their settings even when a role is off. */
+  roles: ResolvedRoles;
   mongo: MongoConnectionOptions;
   kafka: KafkaConnectionOptions & { topicPrefix: string };
   redis: RedisConnectionOptions | null;
@@ -299,7 +250,7 @@ export interface ResolvedChangeStreamOptions {
   excludeNamespaces: string[];
   storage: Required<StorageOptions>;
   relay: Required<Omit<RelayOptions, 'backoff' | 'deadLetterTopic' | 'checkpointTopic'>> & {
-    backoff: { initialMs: number; maxMs: number };
+    backoff: BackoffPolicy;
     deadLetterTopic: string;
     checkpointTopic: string;
   };

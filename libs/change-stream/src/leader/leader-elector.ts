@@ -1,9 +1,10 @@
 import type { LoggerService } from '@nestjs/common';
 import { LeaseLostError } from '../errors/lease-lost.error';
 import { MESSAGES } from '../change-stream.messages';
+import { LEASE_FAILURE_MAX_DELAY_MS } from '../options/defaults';
 import { backoffDelay, sleep, withJitter, withTimeout } from '../utils/timers';
 import type { Lease } from './lease.interface';
-import { describeError } from '../consumer/dead-letter';
+import { describeError } from '../worker/dead-letter';
 
 /** Lease timings (see LeaseOptions for their meaning and defaults). */
 export interface ElectionTimings {
@@ -36,7 +37,7 @@ export interface CampaignFailure {
   delayMs: number;
 }
 
-/** Observers of the campaign (the listener status). */
+/** Observers of the campaign (the relay status). */
 export interface ElectionObserver {
   onLeader?(validUntil: number): void;
   onRenewed?(validUntil: number): void;
@@ -48,9 +49,6 @@ export interface ElectionObserver {
   /** Campaigning again after a failure's backoff. */
   onResumed?(): void;
 }
-
-/** Upper bound of the backoff after failed terms. */
-const MAX_FAILURE_BACKOFF_MS = 30_000;
 
 /**
  * Campaigns for a lease and runs the leader's work while it holds it.
@@ -121,8 +119,11 @@ export class LeaderElector {
     // NOTE: a failing replica (e.g. MongoDB unreachable) backs off, so it neither spins nor hogs the lease.
     const { retryIntervalMs, retryJitterMs } = this.timings;
     const delayMs =
-      backoffDelay(attempt - 1, { initialMs: retryIntervalMs, maxMs: MAX_FAILURE_BACKOFF_MS }) +
-      withJitter(retryIntervalMs, retryJitterMs);
+      backoffDelay(attempt - 1, {
+        initialDelayMs: retryIntervalMs,
+        maxDelayMs: LEASE_FAILURE_MAX_DELAY_MS,
+        factor: 2,
+      }) + withJitter(retryIntervalMs, retryJitterMs);
     const failure: CampaignFailure = { reason: describeError(error), attempt, since, delayMs };
     this.logger.error(MESSAGES.campaignFailed(this.lease.name, failure));
     this.observer.onFailed?.(failure);

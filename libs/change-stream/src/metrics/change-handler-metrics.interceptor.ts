@@ -1,6 +1,6 @@
 import { Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
 import { tap, type Observable } from 'rxjs';
-import { ChangeBatchContext, ChangeContext } from '../consumer/change-context';
+import { ChangeBatchContext, ChangeContext } from '../handlers/change-context';
 import { ChangeStreamMetrics } from './change-stream.metrics';
 
 /**

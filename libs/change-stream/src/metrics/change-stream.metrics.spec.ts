@@ -1,9 +1,9 @@
 import type { CallHandler, ExecutionContext } from '@nestjs/common';
 import { Registry } from 'prom-client';
 import { lastValueFrom, of, throwError } from 'rxjs';
-import { ChangeBatchContext, ChangeContext } from '../consumer/change-context';
+import { ChangeBatchContext, ChangeContext } from '../handlers/change-context';
 import type { ChangeStreamInspector, ChangeStreamReport } from '../health/change-stream.inspector';
-import { newStreamStatus, type StreamStatus } from '../health/listener-status';
+import { newStreamStatus, type StreamStatus } from '../health/stream-status';
 import { ChangeHandlerMetricsInterceptor } from './change-handler-metrics.interceptor';
 import { ChangeStreamMetrics } from './change-stream.metrics';
 
@@ -33,8 +33,8 @@ function setup(oplog: ChangeStreamReport['oplog'] = { first: new Date(AT.getTime
   const inspector = {
     inspect: async (): Promise<ChangeStreamReport> => ({
       at: AT,
-      listener: { enabled: true, instanceId: 'i', healthy: true, streams: [stream] },
-      consumer: {
+      relay: { enabled: true, instanceId: 'i', healthy: true, streams: [stream] },
+      worker: {
         state: 'running',
         groupId: 'g',
         topics: ['t'],
@@ -83,19 +83,19 @@ describe('ChangeStreamMetrics', () => {
     expect(await value(`change_stream_checkpoint_age_seconds${s}`)).toBe(1);
     expect(await value('change_stream_oplog_window_seconds')).toBe(60);
     expect(await value(`change_stream_lag_oplog_window_ratio${s}`)).toBe(0.1);
-    expect(await value('change_stream_consumer_assigned_partitions{group="g"}')).toBe(3);
+    expect(await value('change_stream_worker_assigned_partitions{group="g"}')).toBe(3);
   });
 
   it("counts the worker's messages, its shared transactions' messages, and fall-backs", async () => {
     const { value } = setup();
-    expect(await value('change_stream_consumer_messages_total{group="g"}')).toBe(840);
-    expect(await value('change_stream_consumer_shared_messages_total{group="g"}')).toBe(420);
-    expect(await value('change_stream_consumer_shared_fallbacks_total{group="g"}')).toBe(2);
+    expect(await value('change_stream_worker_messages_total{group="g"}')).toBe(840);
+    expect(await value('change_stream_worker_shared_messages_total{group="g"}')).toBe(420);
+    expect(await value('change_stream_worker_shared_fallbacks_total{group="g"}')).toBe(2);
   });
 
   it('counts the consumers recreated after kafkajs gave up, and the relay terms that failed and campaigned again', async () => {
     const { value, setStream } = setup();
-    expect(await value('change_stream_consumer_restarts_total{group="g"}')).toBe(3);
+    expect(await value('change_stream_worker_restarts_total{group="g"}')).toBe(3);
     setStream({ restarts: 2 });
     expect(await value('change_stream_relay_restarts_total{stream="shop.orders"}')).toBe(2);
   });

@@ -33,3 +33,9 @@ export interface EventPublisher {
    */
   abort(): Promise<void>;
 }
+
+/** The exactly-once relay's producer settings: its stream's `transactional.id` and the transaction timeout. */
+export interface TransactionalSettings {
+  transactionalId: string;
+  transactionTimeout: number;
+}

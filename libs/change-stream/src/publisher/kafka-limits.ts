@@ -1,6 +1,10 @@
 import type { LoggerService } from '@nestjs/common';
 import { ConfigResourceTypes, type Kafka } from 'kafkajs';
-import type { OutgoingMessage } from './outgoing-message';
+import type {
+  ResolvedChangeStreamOptions,
+  ResolvedStream,
+} from '../interfaces/change-stream-options.interface';
+import { streamTopics, type OutgoingMessage } from './outgoing-message';
 
 /**
  * Bytes a record batch adds to its records (v2 header), and the most a record adds to its key,
@@ -61,6 +65,25 @@ export async function readBatchLimits(
     );
   }
   return { maxBatchBytes: Math.min(limit, cap) - BATCH_OVERHEAD_BYTES };
+}
+
+/** The largest batch the topics of `stream` take (read each term: topic settings may change). */
+export function streamBatchLimits(
+  kafka: Kafka,
+  stream: ResolvedStream,
+  options: Pick<ResolvedChangeStreamOptions, 'kafka' | 'relay'>,
+  logger: LoggerService,
+): Promise<BatchLimits> {
+  const prefix = `${options.kafka.topicPrefix}.${stream.db}.`;
+  const topics = (existing: string[]) => [
+    ...streamTopics(stream),
+    options.relay.deadLetterTopic,
+    // NOTE: a whole-database stream's topics are known only as events come: its existing ones count.
+    ...(stream.collections ? [] : existing.filter((topic) => topic.startsWith(prefix))),
+  ];
+  return readBatchLimits(kafka, topics, options.relay.maxBatchBytes, logger, {
+    openEnded: !stream.collections,
+  });
 }
 
 async function smallestMaxMessageBytes(

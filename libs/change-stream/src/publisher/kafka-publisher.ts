@@ -6,22 +6,15 @@ import {
   type ProducerConfig,
   type TopicMessages,
 } from 'kafkajs';
-import type { EventPublisher } from './event-publisher';
-import type { CheckpointRecord, PackedBatch, WireMessage } from './outgoing-message';
-import { joinParts, unpackMessages } from './producer-thread';
+import type { EventPublisher, TransactionalSettings } from './event-publisher';
 import { explicitPartitioner } from './explicit-partitioner';
+import { unpackBatch, type CheckpointRecord, type PackedBatch, type WireMessage } from './outgoing-message';
 
 /** acks from all in-sync replicas. */
 const ACKS_ALL = -1;
 
-/** The exactly-once relay's producer settings: its stream's `transactional.id` and the transaction timeout. */
-export interface TransactionalSettings {
-  transactionalId: string;
-  transactionTimeout: number;
-}
-
 /**
- * The listener's Kafka producer: idempotent, one request in flight per broker (so retries keep
+ * The relay's Kafka producer: idempotent, one request in flight per broker (so retries keep
  * per-partition order), `acks: all`, one sendBatch per relay batch. `send` resolves only when Kafka
  * acknowledged every message in it. With `transactional` settings each send is one transaction
  * (the batch and the stream's checkpoint record), committed before `send` resolves.
@@ -60,7 +53,7 @@ export class KafkaPublisher implements EventPublisher {
   /** Sends a packed batch in order and resolves when all of it is acknowledged (or committed, with `checkpoint`). */
   async send(batch: PackedBatch, checkpoint?: CheckpointRecord): Promise<void> {
     if (batch.count === 0 && !checkpoint) return;
-    await this.sendMessages(batch.count ? unpackMessages(joinParts(batch)) : [], checkpoint);
+    await this.sendMessages(unpackBatch(batch), checkpoint);
   }
 
   /** Sends the messages in order (grouped by topic) and resolves when all are acknowledged (or committed). */

@@ -7,12 +7,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { Kafka } from 'kafkajs';
 import { kafkaErrorType } from './kafka-errors';
 import { KafkaPublisher } from './kafka-publisher';
-import {
-  unpackMessages,
-  type ProducerThreadData,
-  type ProducerThreadReply,
-  type ProducerThreadRequest,
-} from './producer-thread';
+import { unpackJoined } from './outgoing-message';
+import type { ProducerThreadData, ProducerThreadReply, ProducerThreadRequest } from './producer-thread';
 
 const data = workerData as ProducerThreadData;
 const publisher = new KafkaPublisher(
@@ -49,7 +45,7 @@ function handle(request: ProducerThreadRequest): Promise<void> {
     case 'fence':
       return publisher.fence();
     case 'send': {
-      const messages = unpackMessages(request.packed);
+      const messages = unpackJoined(request.packed);
       return publisher.sendMessages(messages, request.checkpoint ? messages.pop() : undefined);
     }
     case 'reset':

@@ -1,5 +1,6 @@
 import { logLevel } from 'kafkajs';
-import { packMessages, ThreadedKafkaPublisher } from './producer-thread';
+import { packMessages } from './outgoing-message';
+import { ThreadedKafkaPublisher } from './producer-thread';
 
 describe('ThreadedKafkaPublisher.abort', () => {
   it('terminates the producer thread at once while a send is still retrying inside kafkajs', async () => {

@@ -1,5 +1,5 @@
 import type { ChangeEvent, ResumeToken } from '../events/change-event.interface';
-import { ChangeContext, type ChangeContextInit } from '../consumer/change-context';
+import { ChangeContext, type ChangeContextInit } from '../handlers/change-context';
 import { idempotencyKeyOf } from '../idempotency/idempotency-key';
 import { createTestingSession } from './testing-session';
 

@@ -215,7 +215,7 @@ function marker(collections: string | string[], options: MarkerBuildOptions) {
 }
 
 /**
- * The Kafka message the listener would publish for `event` (key, canonical EJSON value, headers),
+ * The Kafka message the relay would publish for `event` (key, canonical EJSON value, headers),
  * for integration tests that produce to a real topic.
  */
 export function toKafkaMessage(

@@ -1,12 +1,14 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { CHANGE_STREAM_OPTIONS } from '../change-stream.constants';
-import type { ConsumerOptions } from '../consumer/consumer-options';
-import { handlerProviders } from '../consumer/consumer.providers';
-import { DeadLetterSink } from '../consumer/dead-letter';
-import { RetryTimer } from '../consumer/retry-timer';
+import type { WorkerModuleOptions } from '../worker/worker-module-options';
+import { handlerProviders } from '../worker/worker.providers';
+import { DeadLetterSink } from '../worker/dead-letter';
+import { RetryTimer } from '../worker/retry-timer';
 import { EffectExecutor } from '../idempotency/effect-executor';
-import { validateWorkerOptions, type WorkerOptions } from '../interfaces/worker-options.interface';
+import type { WorkerOptions } from '../interfaces/worker-options.interface';
+import { DEFAULTS } from '../options/defaults';
+import { validateWorkerOptions } from '../options/worker';
 import { TEST_DATABASE } from './change-event.builders';
 import { ChangeStreamTester } from './change-stream.tester';
 import { InMemoryEffectExecutor } from './in-memory-effect.executor';
@@ -40,19 +42,19 @@ export interface ChangeStreamTestingOptions {
 export class ChangeStreamTestingModule {
   /** The testing kit: `ChangeStreamTester` and in-memory markers, for the handlers of the importing module. */
   static forRoot(options: ChangeStreamTestingOptions = {}): DynamicModule {
-    const consumerOptions: ConsumerOptions = {
-      consumer: true,
+    const workerOptions: WorkerModuleOptions = {
+      roles: { worker: true },
       worker: validateWorkerOptions({ ...options.worker, database: options.database ?? TEST_DATABASE }),
       streams: [],
       excludeNamespaces: [],
-      kafka: { topicPrefix: options.topicPrefix ?? 'cdc' },
-      storage: { database: 'nest_change_stream', processed: 'change_stream_processed' },
+      kafka: { topicPrefix: options.topicPrefix ?? DEFAULTS.kafka.topicPrefix },
+      storage: { database: DEFAULTS.storage.database, processed: DEFAULTS.storage.processed },
     };
     return {
       module: ChangeStreamTestingModule,
       imports: [DiscoveryModule],
       providers: [
-        { provide: CHANGE_STREAM_OPTIONS, useValue: consumerOptions },
+        { provide: CHANGE_STREAM_OPTIONS, useValue: workerOptions },
         ...handlerProviders,
         InMemoryEffectExecutor,
         { provide: EffectExecutor, useExisting: InMemoryEffectExecutor },

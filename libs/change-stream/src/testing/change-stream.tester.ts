@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import type { IHeaders } from 'kafkajs';
-import { ChangeDispatcher, type DispatchReport } from '../consumer/change-dispatcher';
-import type { ChangeMessage } from '../consumer/change-message';
-import { ChangeHandlerRegistry, type ChangeHandlerRegistration } from '../consumer/change-handler.registry';
-import type { DeadLetter } from '../consumer/dead-letter';
+import { ChangeDispatcher } from '../worker/change-dispatcher';
+import type { DispatchReport } from '../worker/dispatch-report';
+import type { ChangeMessage } from '../worker/change-message';
+import { ChangeHandlerRegistry, type ChangeHandlerRegistration } from '../handlers/change-handler.registry';
+import type { DeadLetter } from '../worker/dead-letter';
 import type { ChangeEvent, ChangeOperationType } from '../events/change-event.interface';
 import type { Document } from 'bson';
 import { changeEvents, toKafkaMessage, type MarkerBuildOptions } from './change-event.builders';

@@ -17,5 +17,5 @@ export {
 } from './change-event.builders';
 export { createChangeContext } from './change-context.factory';
 export { createTestingSession } from './testing-session';
-export type { DispatchReport, HandlerReport, HandlerOutcome } from '../consumer/change-dispatcher';
-export type { DeadLetter } from '../consumer/dead-letter';
+export type { DispatchReport, HandlerReport, HandlerOutcome } from '../worker/dispatch-report';
+export type { DeadLetter } from '../worker/dead-letter';

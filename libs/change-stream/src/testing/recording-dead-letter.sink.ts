@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DeadLetterSink, type DeadLetter } from '../consumer/dead-letter';
+import { DeadLetterSink, type DeadLetter } from '../worker/dead-letter';
 
 /** The testing kit's DeadLetterSink: keeps the letters in a list. */
 @Injectable()

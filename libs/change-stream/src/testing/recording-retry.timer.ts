@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { RetryTimer } from '../consumer/retry-timer';
+import { RetryTimer } from '../worker/retry-timer';
 
 /** The testing kit's RetryTimer: does not wait, and records the delays a real worker would have waited. */
 @Injectable()

@@ -2,8 +2,8 @@
 import { Injectable } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { Timestamp } from 'bson';
-import { ChangeHandler } from '../decorators/change-handler.decorator';
-import type { ChangeContext } from '../consumer/change-context';
+import { ChangeHandler } from '../handlers/change-handler.decorator';
+import type { ChangeContext } from '../handlers/change-context';
 import type { ChangeEvent } from '../events/change-event.interface';
 import { changeEvents, ChangeStreamTester, ChangeStreamTestingModule } from '.';
 

@@ -2,9 +2,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { ObjectId } from 'bson';
-import { ChangeHandler } from '../decorators/change-handler.decorator';
+import { ChangeHandler } from '../handlers/change-handler.decorator';
 import type { ChangeEventOf } from '../events/change-event.interface';
-import type { ChangeContext } from '../consumer/change-context';
+import type { ChangeContext } from '../handlers/change-context';
 import {
   changeEvents,
   ChangeStreamTester,

@@ -6,17 +6,36 @@ export const isObject = (value: unknown): value is Record<string, unknown> =>
 export const hasMethods = (value: unknown, ...names: string[]): boolean =>
   isObject(value) && names.every((name) => typeof value[name] === 'function');
 
-export function optionalInt(
+/** A number within `[min, max]` (`max` Infinity: no upper bound) that passes `check`, or `fallback` when not set. */
+function bounded(
+  kind: 'an integer' | 'a number',
+  check: (value: number) => boolean,
+): (value: unknown, path: string, min: number, max: number, fallback: number) => number {
+  return (value, path, min, max, fallback) => {
+    if (value === undefined) return fallback;
+    if (typeof value !== 'number' || !check(value) || value < min || value > max) {
+      const accepted = max === Infinity ? `${kind} >= ${min}` : `${kind} from ${min} to ${max}`;
+      throw new InvalidOptionsError(path, accepted, value);
+    }
+    return value;
+  };
+}
+
+/** An integer within `[min, max]` (`max` Infinity: no upper bound), or `fallback` when not set. */
+export const optionalInt = bounded('an integer', Number.isInteger);
+
+/** A finite number within `[min, max]`, or `fallback` when not set. */
+export const optionalNumber = bounded('a number', Number.isFinite);
+
+/** A string with something else than spaces in it, or `fallback` when not set. */
+export function optionalString<T extends string | undefined>(
   value: unknown,
   path: string,
-  min: number,
-  max: number,
-  fallback: number,
-): number {
+  fallback: T,
+): string | T {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidOptionsError(path, `an integer from ${min} to ${max}`, value);
-  }
+  if (typeof value !== 'string' || value.trim().length === 0)
+    throw new InvalidOptionsError(path, 'a non-empty string', value);
   return value;
 }
 
@@ -66,6 +85,16 @@ export function exactlyOne(section: Record<string, unknown>, path: string, keys:
     throw new InvalidOptionsError(path, expected, given.length ? `${given.join(' and ')}` : undefined);
   }
   return given[0];
+}
+
+/**
+ * The keys of an options interface as a list, written once and kept complete by the compiler: a
+ * key missing from `keys`, or one the interface does not have, fails to compile.
+ *
+ * @example const LEASE_KEYS = optionKeys<LeaseOptions>({ store: true, ttlMs: true, ... });
+ */
+export function optionKeys<T>(keys: { [K in keyof Required<T>]: true }): string[] {
+  return Object.keys(keys);
 }
 
 /** The object at `path`, whose keys must all be in `known` (a typo is an error, never a silent default). */

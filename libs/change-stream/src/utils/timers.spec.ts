@@ -1,11 +1,11 @@
-import { backoffDelay, sleep, TimeoutError, withJitter, withTimeout } from './timers';
+import { backoffCeiling, backoffDelay, sleep, TimeoutError, withJitter, withTimeout } from './timers';
 
 describe('timers', () => {
   beforeEach(() => jest.useFakeTimers());
   afterEach(() => jest.useRealTimers());
 
   it('backoffDelay grows exponentially, is capped, and keeps at least half of its ceiling', () => {
-    const bounds = { initialMs: 100, maxMs: 1_000 };
+    const bounds = { initialDelayMs: 100, maxDelayMs: 1_000, factor: 2 };
     expect([0, 1, 2, 3, 4, 10].map((n) => backoffDelay(n, bounds, () => 0))).toEqual([
       50, 100, 200, 400, 500, 500,
     ]);
@@ -13,6 +13,15 @@ describe('timers', () => {
       100, 200, 400, 800, 1_000, 1_000,
     ]);
     expect(backoffDelay(1_000, bounds, () => 0.5)).toBe(750);
+  });
+
+  it('backoffCeiling is the deterministic delay: any factor, capped, zero stays zero', () => {
+    const policy = { initialDelayMs: 100, maxDelayMs: 1_000, factor: 3 };
+    expect([0, 1, 2, 3, 64, 1_000].map((n) => backoffCeiling(n, policy))).toEqual([
+      100, 300, 900, 1_000, 1_000, 1_000,
+    ]);
+    expect(backoffCeiling(-1, policy)).toBe(100);
+    expect(backoffCeiling(200, { initialDelayMs: 0, maxDelayMs: 0, factor: 1e10 })).toBe(0);
   });
 
   it('withJitter adds up to `jitter`', () => {

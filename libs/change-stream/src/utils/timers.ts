@@ -1,4 +1,5 @@
-/** Timing helpers shared by the lease campaign and the relay. Internal. */
+/** Timing helpers: sleeps, timeouts, and the one backoff of the library. Internal. */
+import type { BackoffPolicy } from '../interfaces/backoff.interface';
 
 /** Resolves after `ms`, or at once when `signal` aborts (never rejects). */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -19,22 +20,30 @@ export function withJitter(base: number, jitter: number, random: () => number = 
   return base + Math.floor(random() * jitter);
 }
 
-/** Bounds of an exponential backoff. */
-export interface BackoffBounds {
-  initialMs: number;
-  maxMs: number;
+/**
+ * The delay before retry `attempt` (0-based) of a backoff without jitter:
+ * `min(maxDelayMs, initialDelayMs * factor^attempt)`. The handlers' retries use it as it is (the
+ * retries of one partition are sequential: there is no herd to spread).
+ */
+export function backoffCeiling(
+  attempt: number,
+  { initialDelayMs, maxDelayMs, factor }: BackoffPolicy,
+): number {
+  // NOTE: 0 * Infinity is NaN: a zero delay stays zero however large the exponent.
+  if (initialDelayMs <= 0) return 0;
+  return Math.min(maxDelayMs, initialDelayMs * factor ** Math.max(0, Math.min(attempt, 64)));
 }
 
 /**
- * Delay before retry `attempt` (0-based): `min(maxMs, initialMs * 2^attempt)` scaled by a random
- * factor in [0.5, 1) ("equal jitter"), so it grows, stays bounded, and replicas do not retry in step.
+ * The delay before retry `attempt` (0-based): {@link backoffCeiling} scaled by a random factor in
+ * [0.5, 1) ("equal jitter"), so it grows, stays bounded, and replicas do not retry in step.
  */
 export function backoffDelay(
   attempt: number,
-  { initialMs, maxMs }: BackoffBounds,
+  backoff: BackoffPolicy,
   random: () => number = Math.random,
 ): number {
-  const ceiling = Math.min(maxMs, initialMs * 2 ** Math.min(attempt, 30));
+  const ceiling = backoffCeiling(attempt, backoff);
   return Math.round(ceiling / 2 + (ceiling / 2) * random());
 }
 

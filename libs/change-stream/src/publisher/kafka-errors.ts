@@ -117,6 +117,9 @@ export function transactionSetupFault(
       return { type, stop: true, fix: 'brokers with transactions (Kafka 0.11 or later, message format v2)' };
     case 'KafkaJSGroupCoordinatorNotFound':
       return { type, stop: false, fix: TRANSACTION_LOG_FIX };
+    case 'TransactionLogUnavailable':
+      // NOTE: read off the brokers' settings (transactionLogFault): no retry places a coordinator.
+      return { type, stop: true, fix: `${TRANSACTION_LOG_FIX} (${(error as Error).message})` };
     default:
       return type && NO_COORDINATOR.has(type) ? { type, stop: false, fix: TRANSACTION_LOG_FIX } : undefined;
   }

@@ -3,11 +3,13 @@ import { ConfigResourceTypes, type Consumer, type Kafka } from 'kafkajs';
 import { randomBytes } from 'node:crypto';
 import { MESSAGES } from '../change-stream.messages';
 import { sleep } from '../utils/timers';
+import { TransactionLogUnavailableError, transactionLogFault } from '../publisher/transaction-log';
 
 /** How often a read to the end checks the reader's position (the reader itself long-polls). */
 const POLL_MS = 10;
 
 /**
+ * Throws TransactionLogUnavailableError when the brokers can never host a transaction coordinator.
  * Creates the exactly-once checkpoint topic when missing (compacted, one partition, replication
  * factor min(3, brokers)), and warns when an existing one is not compacted or has a single replica
  * while the cluster has more brokers (or NODE_ENV is production).
@@ -21,6 +23,11 @@ export async function ensureCheckpointTopic(
   await admin.connect();
   try {
     const { brokers } = await admin.describeCluster();
+    const unplaceable = await transactionLogFault(
+      admin,
+      brokers.map((b) => b.nodeId),
+    );
+    if (unplaceable) throw new TransactionLogUnavailableError(unplaceable);
     if (!(await admin.listTopics()).includes(topic)) {
       await admin.createTopics({
         topics: [

@@ -91,7 +91,7 @@ describe('relay: resnapshot runs', () => {
         relay: {
           maxAwaitTimeMs: 200,
           checkpointIntervalMs: 0,
-          backoff: { initialMs: 50, maxMs: 500 },
+          backoff: { initialDelayMs: 50, maxDelayMs: 500 },
           shutdownTimeoutMs: 2_000,
           batchSize: 10,
           maxInFlightEvents: 20,

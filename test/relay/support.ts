@@ -28,7 +28,7 @@ export const FAST = {
   relay: {
     maxAwaitTimeMs: 200,
     checkpointIntervalMs: 100,
-    backoff: { initialMs: 50, maxMs: 500 },
+    backoff: { initialDelayMs: 50, maxDelayMs: 500 },
     shutdownTimeoutMs: 2_000,
   },
 } satisfies Partial<ChangeStreamModuleOptions>;

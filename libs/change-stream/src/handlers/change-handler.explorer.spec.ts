@@ -42,7 +42,7 @@ class OrderEmails {
   send(): void {}
 }
 
-describe('ChangeHandlerExplorer', () => {
+describe('ChangeHandlerExplorer: discovery', () => {
   it('finds every handler, several per collection and several per method, with their routes', async () => {
     const handlers = await discover([OrderProjection, OrderEmails]);
     expect(handlers).toEqual([
@@ -86,7 +86,9 @@ describe('ChangeHandlerExplorer', () => {
     const handlers = await discover([OrderEmails, { provide: 'ALIAS', useExisting: OrderEmails }]);
     expect(handlers.map((h) => h.id)).toEqual(['OrderEmails.send']);
   });
+});
 
+describe('ChangeHandlerExplorer: refused handlers', () => {
   it('refuses a handler on a request-scoped provider, naming it', async () => {
     @Injectable({ scope: Scope.REQUEST })
     class PerRequest {
@@ -157,7 +159,9 @@ describe('ChangeHandlerExplorer', () => {
       new RegExp(`@ChangeHandler Bad\\.handle: .*${message.source}`),
     );
   });
+});
 
+describe('ChangeHandlerExplorer: batch handlers and the default database', () => {
   it('registers a @ChangeBatchHandler as transactional, and delivers several events to it in one call', async () => {
     const calls: Array<{ ids: unknown[]; eventIds: string[] }> = [];
     @Injectable()

@@ -57,10 +57,11 @@ function campaign(lease: FakeLease, work?: () => Promise<'campaign'>) {
   return { elector, failures, terms: () => terms, resumed: () => resumed };
 }
 
-describe('LeaderElector keeps campaigning', () => {
-  beforeEach(() => jest.useFakeTimers({ now: 1_000_000 }));
-  afterEach(() => jest.useRealTimers());
+// Every group in this file runs on fake timers.
+beforeEach(() => jest.useFakeTimers({ now: 1_000_000 }));
+afterEach(() => jest.useRealTimers());
 
+describe('LeaderElector keeps campaigning (a lease that misbehaves)', () => {
   it('when acquiring rejects with no error at all (a client calling reject())', async () => {
     const lease = new FakeLease();
     lease.acquire.mockImplementationOnce(() => Promise.reject(undefined));
@@ -111,7 +112,9 @@ describe('LeaderElector keeps campaigning', () => {
     void c.elector.stop();
     await jest.advanceTimersByTimeAsync(0);
   });
+});
 
+describe('LeaderElector keeps campaigning (leader work that fails)', () => {
   it('after leader work that failed: reports the reason, the attempt and since when, then campaigns again', async () => {
     const lease = new FakeLease();
     let calls = 0;

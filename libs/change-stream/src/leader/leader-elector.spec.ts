@@ -69,10 +69,11 @@ function elect(lease: ScriptedLease) {
   return { elector, terms, stopAfterTerm: () => (outcome = 'stop') };
 }
 
-describe('LeaderElector', () => {
-  beforeEach(() => jest.useFakeTimers({ now: 1_000_000 }));
-  afterEach(() => jest.useRealTimers());
+// Every group in this file runs on fake timers.
+beforeEach(() => jest.useFakeTimers({ now: 1_000_000 }));
+afterEach(() => jest.useRealTimers());
 
+describe('LeaderElector: campaigning and renewing', () => {
   it('retries as a standby with jitter until the lease is free, then leads', async () => {
     const lease = new ScriptedLease();
     lease.available = false;
@@ -106,7 +107,9 @@ describe('LeaderElector', () => {
     await stopped;
     expect(lease.releases).toBe(1);
   });
+});
 
+describe('LeaderElector: losing the lease', () => {
   it('aborts the term at once when a renewal is rejected', async () => {
     const lease = new ScriptedLease();
     const { elector, terms } = elect(lease);
@@ -150,7 +153,9 @@ describe('LeaderElector', () => {
     void elector.stop();
     await jest.advanceTimersByTimeAsync(0);
   });
+});
 
+describe('LeaderElector: when the leader work ends', () => {
   it('releases the lease when the leader work ends, and stops campaigning on "stop"', async () => {
     const lease = new ScriptedLease();
     const elector = new LeaderElector(lease, timings, silent);

@@ -71,7 +71,7 @@ function setup(oplog: ChangeStreamReport['oplog'] = { first: new Date(AT.getTime
   return { metrics, value, setStream: (s: Partial<StreamStatus>) => (stream = leaderStream(s)) };
 }
 
-describe('ChangeStreamMetrics', () => {
+describe('ChangeStreamMetrics: leadership, lag and worker series', () => {
   it('reports leadership, epoch, lease, both lags and the oplog window', async () => {
     const { value } = setup();
     const s = '{stream="shop.orders"}';
@@ -107,7 +107,9 @@ describe('ChangeStreamMetrics', () => {
       await value('change_stream_dead_letters_total{reason="handler-failed",handler="orders.read-models"}'),
     ).toBe(1);
   });
+});
 
+describe('ChangeStreamMetrics: relay counters, publish stalls and the oplog', () => {
   it('turns the library counters into Prometheus counters that only grow', async () => {
     const { value, setStream } = setup();
     expect(await value('change_stream_events_published_total{stream="shop.orders"}')).toBe(10);

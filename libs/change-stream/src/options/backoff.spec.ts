@@ -76,7 +76,9 @@ describe('one backoff shape: { initialDelayMs, maxDelayMs, factor }', () => {
       ),
     ).toThrow(InvalidOptionsError);
   });
+});
 
+describe('one backoff shape: deprecated keys and retry', () => {
   it('logs each deprecated key once per start-up, naming the old and the new key', () => {
     const logger = { warn: jest.fn() };
     const sink = logDeprecations(logger);

@@ -22,6 +22,13 @@ const broker = (type: string, code = 0) => {
   });
 };
 const silent = { log: () => undefined, warn: () => undefined, error: jest.fn() };
+/** The transactional set-up of the stream shop.orders, which transactionSetupFault names in its fixes. */
+const setup = {
+  transactionalId: 'shop-relay.shop.orders',
+  topics: ['shop.shop.orders'],
+  checkpointTopic: 'shop-relay.checkpoints',
+  transactionTimeoutMs: 60_000,
+};
 
 describe('exactly-once options', () => {
   it('defaults to at-least-once, a 60 s transaction timeout and <prefix>-relay.checkpoints', () => {
@@ -47,7 +54,7 @@ describe('exactly-once options', () => {
   });
 });
 
-describe('transactional error classification', () => {
+describe('transactional error classification: fenced producers and set-up faults', () => {
   it('tells a fenced producer, also across the producer thread and for code 90 kafkajs does not know', () => {
     expect(producerFenced(broker('INVALID_PRODUCER_EPOCH'))).toBe('INVALID_PRODUCER_EPOCH');
     expect(producerFenced(broker('INVALID_PRODUCER_ID_MAPPING'))).toBe('INVALID_PRODUCER_ID_MAPPING');
@@ -63,12 +70,6 @@ describe('transactional error classification', () => {
     expect(producerFenced(broker('NOT_LEADER_FOR_PARTITION'))).toBeUndefined();
   });
 
-  const setup = {
-    transactionalId: 'shop-relay.shop.orders',
-    topics: ['shop.shop.orders'],
-    checkpointTopic: 'shop-relay.checkpoints',
-    transactionTimeoutMs: 60_000,
-  };
   it.each([
     [
       'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
@@ -100,7 +101,9 @@ describe('transactional error classification', () => {
       fix: expect.stringMatching(fix),
     });
   });
+});
 
+describe('transactional error classification: ExactlyOnceRelay.classify', () => {
   // NOTE: the test brokers run without an authorizer, so ACL refusals are kafkajs error stubs here.
   it('ends the term on a fenced producer, stops on a missing ACL, and fails the term (no fallback) without a coordinator', () => {
     const relay = new ExactlyOnceRelay(

@@ -90,7 +90,7 @@ function setup() {
   return { session, publisher, checkpoints, sent, saved, status, term, leader };
 }
 
-describe('RelaySession', () => {
+describe('RelaySession: publishing and checkpointing', () => {
   it('publishes in order, in batches, and checkpoints only acknowledged positions', async () => {
     const { session, publisher, sent, saved, status } = setup();
     await session.run(new ScriptedSource(5));
@@ -121,7 +121,9 @@ describe('RelaySession', () => {
     expect(sent).toEqual(Array.from({ length: 20 }, (_, i) => `k${i + 1}`));
     expect(saved[saved.length - 1]).toBe('t20');
   });
+});
 
+describe('RelaySession: a lost term or lease', () => {
   it('stops sending and writes nothing more once the term is lost', async () => {
     const { session, publisher, saved, term } = setup();
     let unblock!: () => void;
@@ -156,7 +158,9 @@ describe('RelaySession', () => {
     expect(saved).toEqual([]);
     expect(term.signal.aborted).toBe(false);
   });
+});
 
+describe('RelaySession: what the status says while a send or checkpoint waits', () => {
   it('reports since when a send waits and its consecutive failures, and clears both once acknowledged', async () => {
     const { session, publisher, status } = setup();
     let failing = true;
@@ -195,7 +199,9 @@ describe('RelaySession', () => {
     session.drain(1_000);
     await running;
   });
+});
 
+describe('RelaySession: fencing, source failure and drain', () => {
   it('rethrows a rejected checkpoint (fenced out) and stops reading', async () => {
     const { session, checkpoints } = setup();
     checkpoints.save.mockRejectedValue(new FencedOutError('s', 7));

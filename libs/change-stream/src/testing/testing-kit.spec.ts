@@ -39,11 +39,12 @@ class OrderEmails {
   }
 }
 
-describe('nest-change-stream/testing', () => {
-  let moduleRef: TestingModule;
-  let tester: ChangeStreamTester;
-  const mailer = { send: jest.fn<Promise<void>, Parameters<Mailer['send']>>() };
+const mailer = { send: jest.fn<Promise<void>, Parameters<Mailer['send']>>() };
+let moduleRef: TestingModule;
+let tester: ChangeStreamTester;
 
+/** Gives each test of the calling describe a fresh testing module with OrderEmails and a mock mailer. */
+function useOrderEmailsModule(): void {
   beforeEach(async () => {
     mailer.send.mockReset().mockResolvedValue(undefined);
     moduleRef = await Test.createTestingModule({
@@ -54,14 +55,18 @@ describe('nest-change-stream/testing', () => {
     tester = moduleRef.get(ChangeStreamTester);
   });
   afterEach(() => moduleRef.close());
+}
 
-  const paid = (order: Order) =>
-    changeEvents.update<Order>(
-      'orders',
-      order._id,
-      { updatedFields: { status: 'paid' } },
-      { db: 'shop', fullDocument: order },
-    );
+const paid = (order: Order) =>
+  changeEvents.update<Order>(
+    'orders',
+    order._id,
+    { updatedFields: { status: 'paid' } },
+    { db: 'shop', fullDocument: order },
+  );
+
+describe('nest-change-stream/testing: dispatching events', () => {
+  useOrderEmailsModule();
 
   it('sends one email per paid order, however often the event is delivered', async () => {
     const order: Order = { _id: new ObjectId(), email: 'ada@example.com', status: 'paid' };
@@ -99,6 +104,10 @@ describe('nest-change-stream/testing', () => {
     expect(tester.retryDelays).toEqual([500, 1000]);
     expect(tester.deadLetters[0]).toMatchObject({ handlerId: 'OrderEmails.onPaid', attempts: 3 });
   });
+});
+
+describe('nest-change-stream/testing: direct calls, discovery and start-up', () => {
+  useOrderEmailsModule();
 
   it('lets a handler method be called directly with createChangeContext()', async () => {
     const emails = moduleRef.get(OrderEmails);

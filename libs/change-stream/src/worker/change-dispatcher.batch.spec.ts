@@ -13,7 +13,7 @@ import {
 } from './change-dispatcher.fixtures';
 import type { RetryTimer } from './retry-timer';
 
-describe('ChangeDispatcher.dispatchBatch', () => {
+describe('ChangeDispatcher.dispatchBatch: the shared transaction', () => {
   it('commits the effects and markers of consecutive messages in one shared transaction', async () => {
     const h = writer('h');
     const { dispatcher, executor } = setup(h.registration);
@@ -62,7 +62,9 @@ describe('ChangeDispatcher.dispatchBatch', () => {
     expect(waits).toEqual([]);
     expect(sink.letters).toEqual([expect.objectContaining({ attempts: 1 })]);
   });
+});
 
+describe('ChangeDispatcher.dispatchBatch: falling back to one transaction per message', () => {
   it('falls back to one transaction per message on a redelivery, skipping what was applied', async () => {
     const h = writer('h');
     const { dispatcher, executor } = setup(h.registration);
@@ -102,7 +104,9 @@ describe('ChangeDispatcher.dispatchBatch', () => {
     expect(sink.letters).toEqual([]);
     expect(executor.committed).toEqual(['h:e1', 'h:e2']);
   });
+});
 
+describe('ChangeDispatcher.dispatchBatch: undecodable messages, non-transactional handlers and drains', () => {
   it('dead-letters an undecodable message in place and shares the transaction of its neighbours', async () => {
     const h = writer('h');
     const { dispatcher, executor, sink } = setup(h.registration);

@@ -7,63 +7,63 @@ import { EffectExecutor } from '../idempotency/effect-executor';
 import type { ProcessedMarker } from '../idempotency/processed-event.store';
 import { DeadLetterSink, type DeadLetter } from './dead-letter';
 
-describe('ChangeDispatcher (with fakes)', () => {
-  const message = (value: string) => ({
-    topic: 't',
-    partition: 0,
-    offset: '5',
-    key: null,
-    value: Buffer.from(value),
-    headers: { [CHANGE_EVENT_HEADERS.eventId]: 'E1' },
-  });
-  const event = JSON.stringify({
-    _id: { _data: 'E1' },
-    operationType: 'insert',
-    ns: { db: 'd', coll: 'c' },
-    documentKey: { _id: 1 },
-    fullDocument: { _id: 1 },
-  });
+const message = (value: string) => ({
+  topic: 't',
+  partition: 0,
+  offset: '5',
+  key: null,
+  value: Buffer.from(value),
+  headers: { [CHANGE_EVENT_HEADERS.eventId]: 'E1' },
+});
+const event = JSON.stringify({
+  _id: { _data: 'E1' },
+  operationType: 'insert',
+  ns: { db: 'd', coll: 'c' },
+  documentKey: { _id: 1 },
+  fullDocument: { _id: 1 },
+});
 
-  function setup(
-    invoke: ChangeHandlerRegistration['invoke'],
-    sink: DeadLetterSink = new RecordingDeadLetterSink(),
-    record: () => Promise<void> = async () => undefined,
-  ) {
-    const registry = new ChangeHandlerRegistry();
-    registry.register([
-      {
-        id: 'h',
-        label: 'H.h',
-        database: 'd',
-        collection: 'c',
-        topic: 't',
-        operationTypes: null,
-        filter: undefined,
-        retry: { attempts: 2, initialDelayMs: 10, maxDelayMs: 10, factor: 1 },
-        transaction: true,
-        invoke,
-      },
-    ]);
-    const deadLettered: ProcessedMarker[] = [];
-    const executor: EffectExecutor = {
-      run: async (_m, _t, effect) => (await effect({} as never), 'applied'),
-      runShared: async (effects) => {
-        for (const { effect } of effects) await effect({} as never);
-      },
-      recordDeadLettered: async (marker) => {
-        await record();
-        deadLettered.push(marker);
-      },
-    };
-    const waits: number[] = [];
-    const timer: RetryTimer = { wait: async (ms) => void waits.push(ms) };
-    return { dispatcher: new ChangeDispatcher(registry, executor, sink, timer), waits, deadLettered };
-  }
-  const failing = async () => {
-    throw new Error('always');
+function setup(
+  invoke: ChangeHandlerRegistration['invoke'],
+  sink: DeadLetterSink = new RecordingDeadLetterSink(),
+  record: () => Promise<void> = async () => undefined,
+) {
+  const registry = new ChangeHandlerRegistry();
+  registry.register([
+    {
+      id: 'h',
+      label: 'H.h',
+      database: 'd',
+      collection: 'c',
+      topic: 't',
+      operationTypes: null,
+      filter: undefined,
+      retry: { attempts: 2, initialDelayMs: 10, maxDelayMs: 10, factor: 1 },
+      transaction: true,
+      invoke,
+    },
+  ]);
+  const deadLettered: ProcessedMarker[] = [];
+  const executor: EffectExecutor = {
+    run: async (_m, _t, effect) => (await effect({} as never), 'applied'),
+    runShared: async (effects) => {
+      for (const { effect } of effects) await effect({} as never);
+    },
+    recordDeadLettered: async (marker) => {
+      await record();
+      deadLettered.push(marker);
+    },
   };
-  const noPrimary = () => Object.assign(new Error('no primary'), { name: 'MongoServerSelectionError' });
+  const waits: number[] = [];
+  const timer: RetryTimer = { wait: async (ms) => void waits.push(ms) };
+  return { dispatcher: new ChangeDispatcher(registry, executor, sink, timer), waits, deadLettered };
+}
+const failing = async () => {
+  throw new Error('always');
+};
+const noPrimary = () => Object.assign(new Error('no primary'), { name: 'MongoServerSelectionError' });
 
+describe('ChangeDispatcher (with fakes): the dead-lettered marker', () => {
   it('records the dead-lettered marker after the dead letter is stored, retrying until it is', async () => {
     const order: string[] = [];
     const sink: DeadLetterSink = { send: async () => void order.push('dead letter') };
@@ -89,7 +89,9 @@ describe('ChangeDispatcher (with fakes)', () => {
     expect(report).toMatchObject({ complete: false, handlers: [{ outcome: 'interrupted', attempts: 2 }] });
     expect(deadLettered).toEqual([]);
   });
+});
 
+describe('ChangeDispatcher (with fakes): outages and drains', () => {
   it('does not spend attempts while MongoDB is unreachable', async () => {
     let outages = 3;
     const invoke = jest.fn(async () => {
@@ -118,7 +120,9 @@ describe('ChangeDispatcher (with fakes)', () => {
     });
     expect(sink.letters).toEqual([]);
   });
+});
 
+describe('ChangeDispatcher (with fakes): a failing dead-letter sink', () => {
   it('retries publishing a dead letter until it is stored', async () => {
     const sent: DeadLetter[] = [];
     let refusals = 2;

@@ -36,32 +36,33 @@ class Orders {
   }
 }
 
-describe('ChangeDispatcher (through the testing kit)', () => {
-  let moduleRef: TestingModule;
-  let tester: ChangeStreamTester;
+let moduleRef: TestingModule;
+let tester: ChangeStreamTester;
 
-  beforeAll(async () => {
-    moduleRef = await Test.createTestingModule({
-      imports: [ChangeStreamTestingModule.forRoot({ database: 'shop' })],
-      providers: [Orders],
-    }).compile();
-    await moduleRef.init();
-    tester = moduleRef.get(ChangeStreamTester);
-  });
-  afterAll(() => moduleRef.close());
-  beforeEach(() => {
-    calls.length = 0;
-    failuresLeft = 0;
-    tester.reset();
-  });
+// One testing module for every group in this file: the groups share the Orders handlers.
+beforeAll(async () => {
+  moduleRef = await Test.createTestingModule({
+    imports: [ChangeStreamTestingModule.forRoot({ database: 'shop' })],
+    providers: [Orders],
+  }).compile();
+  await moduleRef.init();
+  tester = moduleRef.get(ChangeStreamTester);
+});
+afterAll(() => moduleRef.close());
+beforeEach(() => {
+  calls.length = 0;
+  failuresLeft = 0;
+  tester.reset();
+});
 
-  const order = (): Order => ({
-    _id: new ObjectId(),
-    status: 'new',
-    total: Decimal128.fromString('12.50'),
-    placedAt: new Date('2025-01-01T00:00:00Z'),
-  });
+const order = (): Order => ({
+  _id: new ObjectId(),
+  status: 'new',
+  total: Decimal128.fromString('12.50'),
+  placedAt: new Date('2025-01-01T00:00:00Z'),
+});
 
+describe('ChangeDispatcher (through the testing kit): delivery, duplicates and filters', () => {
   it('delivers a decoded event with BSON types and a full context to each matching handler, in order', async () => {
     const doc = order();
     const event = changeEvents.insert('orders', doc, { db: 'shop' });
@@ -118,7 +119,9 @@ describe('ChangeDispatcher (through the testing kit)', () => {
     expect(report.handlers.map((h) => h.outcome)).toEqual(['filtered', 'filtered']);
     expect(tester.isProcessed('flaky', deleted._id._data)).toBe(false);
   });
+});
 
+describe('ChangeDispatcher (through the testing kit): retries and dead letters', () => {
   it('retries a throwing handler with exponential backoff and applies it when an attempt succeeds', async () => {
     failuresLeft = 2;
     const event = changeEvents.replace('orders', order(), { db: 'shop' });

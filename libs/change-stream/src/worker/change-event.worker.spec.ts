@@ -20,8 +20,7 @@ function fakeKafka() {
     run: jest.fn(async (_config: { eachBatch: (p: EachBatchPayload) => Promise<void> }) => undefined),
     disconnect: jest.fn(async () => undefined),
   };
-  const kafka = { consumer: jest.fn(() => consumer) };
-  return { kafka, consumer };
+  return { kafka: { consumer: jest.fn(() => consumer) }, consumer };
 }
 
 const registration = (topic: string): ChangeHandlerRegistration =>
@@ -100,7 +99,7 @@ async function started(s: ReturnType<typeof setup>) {
   return s.kafkaConsumer.run.mock.calls[0][0].eachBatch;
 }
 
-describe('ChangeEventWorker', () => {
+describe('ChangeEventWorker: start-up', () => {
   it('does nothing with the worker role off', async () => {
     const s = setup({ workerRole: false });
     await s.worker.onApplicationBootstrap();
@@ -155,7 +154,9 @@ describe('ChangeEventWorker', () => {
     expect(s.worker.status().state).toBe('restarting');
     await s.worker.beforeApplicationShutdown();
   });
+});
 
+describe('ChangeEventWorker: batches', () => {
   it('resolves each offset only after its message is complete, in order', async () => {
     const s = setup();
     const eachBatch = await started(s);
@@ -214,7 +215,9 @@ describe('ChangeEventWorker', () => {
     await eachBatch(stale.payload);
     expect(stale.resolved).toEqual([]);
   });
+});
 
+describe('ChangeEventWorker: heartbeats and shutdown', () => {
   it('heartbeats during a long handler and rethrows a heartbeat failure once the message is resolved', async () => {
     const s = setup({ worker: { batchSize: 1 } });
     const eachBatch = await started(s);

@@ -151,6 +151,11 @@ describe('ChangeEventWorker restarts a consumer kafkajs gave up on', () => {
     expect(s.consumers).toHaveLength(3);
     expect(s.worker.status()).toMatchObject({ state: 'running', restart: null, restarts: 1 });
   });
+});
+
+describe('ChangeEventWorker restarts: a crash while joining, a shutdown meanwhile', () => {
+  beforeEach(() => jest.useFakeTimers({ now: 1_000_000 }));
+  afterEach(() => jest.useRealTimers());
 
   it('counts a crash while the new consumer joins (inside run) as a failed attempt', async () => {
     const s = setup();

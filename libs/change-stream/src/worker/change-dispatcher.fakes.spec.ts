@@ -1,6 +1,7 @@
 import { CHANGE_EVENT_HEADERS } from '../events/change-event.headers';
 import { RecordingDeadLetterSink } from '../testing/recording-dead-letter.sink';
 import { ChangeDispatcher } from './change-dispatcher';
+import { handler, type Invoke } from './change-dispatcher.fixtures';
 import { ChangeHandlerRegistry, type ChangeHandlerRegistration } from '../handlers/change-handler.registry';
 import { RetryTimer } from './retry-timer';
 import { EffectExecutor } from '../idempotency/effect-executor';
@@ -29,20 +30,7 @@ function setup(
   record: () => Promise<void> = async () => undefined,
 ) {
   const registry = new ChangeHandlerRegistry();
-  registry.register([
-    {
-      id: 'h',
-      label: 'H.h',
-      database: 'd',
-      collection: 'c',
-      topic: 't',
-      operationTypes: null,
-      filter: undefined,
-      retry: { attempts: 2, initialDelayMs: 10, maxDelayMs: 10, factor: 1 },
-      transaction: true,
-      invoke,
-    },
-  ]);
+  registry.register([handler('h', invoke as Invoke)]);
   const deadLettered: ProcessedMarker[] = [];
   const executor: EffectExecutor = {
     run: async (_m, _t, effect) => (await effect({} as never), 'applied'),

@@ -1,5 +1,5 @@
 /**
- * Fakes shared by the dispatcher's shared-transaction specs: in-memory markers and writes with real
+ * Fakes shared by the dispatcher's specs: in-memory markers and writes with real
  * rollback, Kafka messages, and handlers that record their calls. Test code only (not built into the
  * package: tsconfig.lib.json leaves out *.fixtures.ts).
  */

@@ -4,13 +4,12 @@
  * a dead letter tells the executor whether its handler is transactional.
  */
 import type { ClientSession } from 'mongodb';
-import { CHANGE_EVENT_HEADERS } from '../events/change-event.headers';
 import { EffectExecutor, type EffectOutcome, type SharedEffect } from '../idempotency/effect-executor';
 import type { ProcessedMarker } from '../idempotency/processed-event.store';
 import { RecordingDeadLetterSink } from '../testing/recording-dead-letter.sink';
 import { ChangeDispatcher } from './change-dispatcher';
 import { ChangeHandlerRegistry, type ChangeHandlerRegistration } from '../handlers/change-handler.registry';
-import type { ChangeMessage } from './change-message';
+import { handler, message as fixtureMessage } from './change-dispatcher.fixtures';
 
 /** Applied up to `appliedOffset`: effects of messages at or below it are skipped without failing. */
 class OffsetExecutor extends EffectExecutor {
@@ -42,42 +41,24 @@ class OffsetExecutor extends EffectExecutor {
   }
 }
 
-function message(offset: number): ChangeMessage {
-  const eventId = `e${offset}`;
-  const value = JSON.stringify({
-    _id: { _data: eventId },
-    operationType: 'insert',
-    ns: { db: 'd', coll: 'c' },
-    documentKey: { _id: offset },
-    fullDocument: { _id: offset },
-  });
-  return {
-    topic: 't',
-    partition: 0,
-    offset: String(offset),
-    key: null,
-    value: Buffer.from(value),
-    headers: { [CHANGE_EVENT_HEADERS.eventId]: eventId },
-  };
-}
-
-function handler(id: string, transaction: boolean, calls: string[], fail = false): ChangeHandlerRegistration {
-  return {
+/** A handler recording `<id>:<offset>`, with one attempt (a failure dead-letters at once). */
+function recording(
+  id: string,
+  transaction: boolean,
+  calls: string[],
+  fail = false,
+): ChangeHandlerRegistration {
+  return handler(
     id,
-    label: `H.${id}`,
-    database: 'd',
-    collection: 'c',
-    topic: 't',
-    operationTypes: null,
-    filter: undefined,
-    retry: { attempts: 1, initialDelayMs: 0, maxDelayMs: 0, factor: 1 },
-    transaction,
-    invoke: async (_event, ctx) => {
+    async (_event, ctx) => {
       calls.push(`${id}:${ctx.offset}`);
       if (fail) throw new Error(`${id} fails`);
     },
-  };
+    { transaction, retry: { attempts: 1, initialDelayMs: 0, maxDelayMs: 0, factor: 1 } },
+  );
 }
+
+const message = (offset: number) => fixtureMessage(offset, `e${offset}`);
 
 function setup(...handlers: ChangeHandlerRegistration[]) {
   const registry = new ChangeHandlerRegistry();
@@ -93,7 +74,7 @@ function setup(...handlers: ChangeHandlerRegistration[]) {
 describe('ChangeDispatcher with applied offsets', () => {
   it('reports the skipped effects of a redelivered batch as duplicates and still runs the non-transactional handlers', async () => {
     const calls: string[] = [];
-    const { dispatcher, executor } = setup(handler('tx', true, calls), handler('plain', false, calls));
+    const { dispatcher, executor } = setup(recording('tx', true, calls), recording('plain', false, calls));
     executor.appliedOffset = 11;
     const result = await dispatcher.dispatchBatch([message(10), message(11), message(12)]);
 
@@ -110,7 +91,7 @@ describe('ChangeDispatcher with applied offsets', () => {
 
   it('counts nothing as shared when every effect of the batch was applied before', async () => {
     const calls: string[] = [];
-    const { dispatcher, executor } = setup(handler('tx', true, calls));
+    const { dispatcher, executor } = setup(recording('tx', true, calls));
     executor.appliedOffset = 20;
     const result = await dispatcher.dispatchBatch([message(19), message(20)]);
     expect(result.reports.every((r) => r.complete && r.handlers[0].outcome === 'duplicate')).toBe(true);
@@ -121,8 +102,8 @@ describe('ChangeDispatcher with applied offsets', () => {
   it('tells the executor whether a dead-lettered handler is transactional', async () => {
     const calls: string[] = [];
     const { dispatcher, executor } = setup(
-      handler('tx', true, calls, true),
-      handler('plain', false, calls, true),
+      recording('tx', true, calls, true),
+      recording('plain', false, calls, true),
     );
     const report = await dispatcher.dispatch(message(5));
     expect(report.handlers.map((h) => h.outcome)).toEqual(['dead-lettered', 'dead-lettered']);

@@ -126,8 +126,12 @@ export class ThreadedKafkaPublisher implements EventPublisher {
     if (this.worker) return this.worker;
     const worker = new Worker(join(__dirname, `producer-thread.worker${extname(__filename)}`), {
       workerData: this.data,
-      // NOTE: run from TypeScript sources (tests, ts scripts), the thread needs the same loader.
-      execArgv: extname(__filename) === '.ts' ? ['-r', require.resolve('@swc-node/register')] : [],
+      // NOTE: the thread takes the process's Node options (--cpu-prof, heap limits); run from
+      // TypeScript sources (tests, ts scripts), it also needs the loader.
+      execArgv:
+        extname(__filename) === '.ts'
+          ? [...process.execArgv, '-r', require.resolve('@swc-node/register')]
+          : undefined,
     });
     worker.on('message', (reply: ProducerThreadReply) => {
       const waiter = this.pending.get(reply.id);

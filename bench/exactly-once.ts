@@ -12,18 +12,14 @@
  * asserts nothing.
  */
 import 'reflect-metadata';
-import { Logger } from '@nestjs/common';
-import { MongoClient } from 'mongodb';
-import { startGround, uniqueName } from '../test/support/ground';
-import { startMongoProcess } from './support/servers';
 import { runAlone, say, since, type Log, type PartResult } from './support/report';
+import { cpuPerEvent, rate, type Delivery } from './support/relay-runs';
+import { median, spread } from './support/stats';
 import { numberFlag } from './support/worker-scenarios';
-import { backlog, cpuPerEvent, rate, relay, type Figure } from './relay';
+import { relayRounds } from './relay';
 import { measureWorker } from './worker';
 
 export const EXACTLY_ONCE_THROUGHPUT_TARGET = 0.8;
-const MODES = ['at-least-once', 'exactly-once'] as const;
-type Delivery = (typeof MODES)[number];
 
 export interface ExactlyOnceOptions {
   rounds?: number;
@@ -31,39 +27,6 @@ export interface ExactlyOnceOptions {
   workerEvents?: number;
   log?: Log;
 }
-
-/** Relay rounds on one ground: each round measures both modes, in alternating order. */
-async function relayRounds(rounds: number, events: number, log: Log): Promise<Record<Delivery, Figure[]>> {
-  Logger.overrideLogger(['error']);
-  const mongoProcess = process.env.MONGO_URL ? undefined : await startMongoProcess();
-  const ground = await startGround({ mongo: !mongoProcess });
-  if (mongoProcess) ground.mongoUrl = mongoProcess.url;
-  const mongo = await new MongoClient(ground.mongoUrl).connect();
-  const figures: Record<Delivery, Figure[]> = { 'at-least-once': [], 'exactly-once': [] };
-  try {
-    for (let round = 0; round < rounds; round++) {
-      const order = round % 2 === 0 ? MODES : [...MODES].reverse();
-      for (const delivery of order) {
-        const db = uniqueName('bench_eos');
-        const from = await backlog(mongo, db, events);
-        figures[delivery].push(await relay(log, ground, db, from, events, delivery));
-      }
-    }
-    return figures;
-  } finally {
-    await mongo.close();
-    await ground.stop();
-    await mongoProcess?.stop();
-  }
-}
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
-const spread = (values: number[], digits = 0) =>
-  `${Math.min(...values).toFixed(digits)}-${Math.max(...values).toFixed(digits)}`;
 
 export async function measureExactlyOnce(options: ExactlyOnceOptions = {}): Promise<PartResult> {
   const rounds = options.rounds ?? numberFlag('rounds', 3);
@@ -73,10 +36,11 @@ export async function measureExactlyOnce(options: ExactlyOnceOptions = {}): Prom
   const started = performance.now();
 
   log(`exactly-once: relay, ${rounds} rounds of ${relayEvents} events in each mode`);
-  const relayFigures = await relayRounds(rounds, relayEvents, log);
-  const rates = (mode: Delivery) => relayFigures[mode].map(rate);
-  const cpu = (mode: Delivery) => relayFigures[mode].map(cpuPerEvent);
-  const ratios = relayFigures['exactly-once'].map((f, i) => rate(f) / rate(relayFigures['at-least-once'][i]));
+  const measured = await relayRounds({ rounds, events: relayEvents, docBytes: 300, raw: false, log });
+  const figuresOf = (mode: Delivery) => measured.rounds.map((round) => round.relay[mode]);
+  const rates = (mode: Delivery) => figuresOf(mode).map(rate);
+  const cpu = (mode: Delivery) => figuresOf(mode).map(cpuPerEvent);
+  const ratios = figuresOf('exactly-once').map((f, i) => rate(f) / rate(figuresOf('at-least-once')[i]));
   const ratio = median(ratios);
 
   log(`exactly-once: worker, ${workerEvents} events with markers, then with offsets`);
@@ -116,7 +80,7 @@ export async function measureExactlyOnce(options: ExactlyOnceOptions = {}): Prom
         .map(([name, value]): [string, string] => [`markers: ${name}`, value]),
     ],
     conditions: [
-      `relay: ${relayEvents} backlog inserts of 300-byte documents per measurement, one ground (MongoDB stand-in in its own process, one Kafka broker), modes alternating in each round; CPU per event = this process (main thread + producer thread), as in the relay part`,
+      `relay: ${relayEvents} backlog inserts of 300-byte documents per measurement, one ground (MongoDB stand-in in its own process, one Kafka broker), modes alternating in each round; CPU per event = the whole process (process.cpuUsage()), as in the relay part`,
       `worker: ${workerEvents} order inserts pre-filled on 4 partitions, one worker process, fresh servers per mode, window 10%-90% of the events applied`,
     ],
     notes: [],

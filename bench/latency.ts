@@ -4,8 +4,11 @@
  * processes); orders are inserted into `shop.orders` through the MongoDB driver, one commit each.
  * For each order, latency = `order_views.appliedAt` (set by the handler when it writes the view)
  * minus `order_views.changedAt` (the change event's wallTime: the commit's wall-clock time). The
- * Kafka create time of each order's message splits it into relay (commit -> published) and worker
- * (published -> applied) time; a consumer here follows the topic for it.
+ * Kafka create time of each order's message splits it into relay (commit -> published) and
+ * published -> applied time; a consumer here follows the topic for it. The view's `receivedAt` (the
+ * handler stores its context's `receivedAt`: when kafkajs handed the worker the batch) splits the
+ * latter into Kafka (published -> received, including the wait for the next fetch) and worker
+ * (received -> applied).
  *
  * Two phases on the same replicas: first a low rate (default 25/s), as a reference for the
  * pipeline's own delays, then the target rate (1000/s). Orders not applied within the drain timeout
@@ -53,13 +56,30 @@ export interface LatencyOptions {
 
 export const P99_TARGET_MS = 50;
 
+/** An applied order's times (ms): commit, receipt by the worker (when the view has it) and apply. */
+interface ViewTimes {
+  changedAt: number;
+  receivedAt?: number;
+  appliedAt: number;
+}
+
+/** One phase's latency parts (ms): relay = commit -> published, kafka = published -> received, worker = received -> applied. */
+interface Split {
+  relay: number[];
+  kafka: number[];
+  worker: number[];
+  /** published -> applied (Kafka + worker), for every applied order seen on the topic. */
+  afterPublish: number[];
+  unpublished: number;
+}
+
 interface Phase {
   rate: number;
   /** Acknowledged writes per second in the measured window. */
   achievedRate: number;
   measured: ObjectId[];
   /** Commit and apply time (ms) of each measured order that was applied. */
-  views: Map<string, { changedAt: number; appliedAt: number }>;
+  views: Map<string, ViewTimes>;
   /** Latency per applied order (ms), and the orders not applied within the drain timeout. */
   latency: Map<string, number>;
   notApplied: number;
@@ -139,20 +159,24 @@ export async function measureLatency(options: LatencyOptions = {}): Promise<Part
 
     const splits = await Promise.all(
       phases.map(async (phase) => {
-        const relay: number[] = [];
-        const worker: number[] = [];
+        const split: Split = { relay: [], kafka: [], worker: [], afterPublish: [], unpublished: 0 };
         // Every measured order's event (applied or not): commit -> published.
         for (const oid of phase.measured) {
           const id = oid.toHexString();
           const at = publishedAt.get(id);
           const commit = committedAt.get(id);
-          if (at !== undefined && commit !== undefined) relay.push(at - commit);
+          if (at !== undefined && commit !== undefined) split.relay.push(at - commit);
         }
         for (const [id, view] of phase.views) {
           const at = publishedAt.get(id);
-          if (at !== undefined) worker.push(view.appliedAt - at);
+          if (at === undefined) continue;
+          split.afterPublish.push(view.appliedAt - at);
+          if (view.receivedAt === undefined) continue;
+          split.kafka.push(view.receivedAt - at);
+          split.worker.push(view.appliedAt - view.receivedAt);
         }
-        return { relay, worker, unpublished: phase.measured.length - relay.length };
+        split.unpublished = phase.measured.length - split.relay.length;
+        return split;
       }),
     );
     return report(phases, splits, { rate, warmup, seconds, drainLimit, workerCount }, since(started));
@@ -267,20 +291,22 @@ async function readViews(
   client: MongoClient,
   ids: Set<string>,
   since: Date,
-): Promise<Map<string, { changedAt: number; appliedAt: number }>> {
+): Promise<Map<string, ViewTimes>> {
   const views = client
     .db(SHOP_DB)
-    .collection<{ _id: ObjectId; changedAt: Date; appliedAt?: Date }>('order_views');
+    .collection<{ _id: ObjectId; changedAt: Date; receivedAt?: Date; appliedAt?: Date }>('order_views');
   const rows = await waitFor(
     () =>
-      views.find({ changedAt: { $gte: since } }, { projection: { changedAt: 1, appliedAt: 1 } }).toArray(),
+      views.find({ changedAt: { $gte: since } }, { projection: { changedAt: 1, receivedAt: 1, appliedAt: 1 } }).toArray(),
     { timeoutMs: 120_000, intervalMs: 1_000, what: 'the order views' },
   );
-  const result = new Map<string, { changedAt: number; appliedAt: number }>();
+  const result = new Map<string, ViewTimes>();
   for (const row of rows) {
     const id = row._id.toHexString();
-    if (ids.has(id) && row.appliedAt)
-      result.set(id, { changedAt: row.changedAt.getTime(), appliedAt: row.appliedAt.getTime() });
+    if (!ids.has(id) || !row.appliedAt) continue;
+    const times: ViewTimes = { changedAt: row.changedAt.getTime(), appliedAt: row.appliedAt.getTime() };
+    if (row.receivedAt) times.receivedAt = row.receivedAt.getTime();
+    result.set(id, times);
   }
   return result;
 }
@@ -298,7 +324,7 @@ function fmt(phase: Phase, sorted: number[], p: number): string {
 
 function report(
   phases: Phase[],
-  splits: Array<{ relay: number[]; worker: number[]; unpublished: number }>,
+  splits: Split[],
   run: { rate: number; warmup: number; seconds: number; drainLimit: number; workerCount: number },
   seconds: number,
 ): PartResult {
@@ -329,12 +355,12 @@ function report(
           ? `${ms(percentile(sortedCopy(split.relay), 50))} / ${ms(percentile(sortedCopy(split.relay), 99))}`
           : 'n/a') + (split.unpublished ? ` (${split.unpublished} not seen on the topic)` : ''),
       ],
+      [`${at}: published -> applied (Kafka + worker, applied orders), p50 / p99`, p50p99(split.afterPublish)],
       [
-        `${at}: published -> applied (Kafka + worker, applied orders), p50 / p99`,
-        split.worker.length
-          ? `${ms(percentile(sortedCopy(split.worker), 50))} / ${ms(percentile(sortedCopy(split.worker), 99))}`
-          : 'n/a',
+        `${at}: published -> received by the worker (Kafka, incl. the wait for the next fetch), p50 / p99`,
+        p50p99(split.kafka),
       ],
+      [`${at}: received -> applied (worker), p50 / p99`, p50p99(split.worker)],
       [
         `${at}: CPU during the window (% of one core)`,
         Object.entries(phase.cpu)
@@ -357,7 +383,7 @@ function report(
   const perTransaction =
     "per shared transaction of a partition's messages, five MongoDB round trips one after the other " +
     '(the views find, the views bulkWrite, the stats bulkWrite, the marker insertMany, the commit), four partitions at a time';
-  const { relay, worker } = splits[splits.length - 1];
+  const { relay, afterPublish: worker } = splits[splits.length - 1];
   const p99Of = (values: number[]) => (values.length ? ms(percentile(sortedCopy(values), 99)) : 'n/a');
   if (target.appliedRate < target.achievedRate * 0.9) {
     notes.push(
@@ -399,6 +425,10 @@ function report(
 }
 
 const sortedCopy = (values: number[]) => [...values].sort((a, b) => a - b);
+const p50p99 = (values: number[]) =>
+  values.length
+    ? `${ms(percentile(sortedCopy(values), 50))} / ${ms(percentile(sortedCopy(values), 99))}`
+    : 'n/a';
 const sleep = (msToWait: number) => new Promise((done) => setTimeout(done, msToWait));
 
 if (require.main === module) runAlone(() => measureLatency());

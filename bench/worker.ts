@@ -24,7 +24,7 @@
  */
 import 'reflect-metadata';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { join, resolve, sep } from 'node:path';
+import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
 import { DEFAULTS } from 'nest-change-stream';
 import { changeEvents } from 'nest-change-stream/testing';
@@ -39,6 +39,7 @@ import { startServers } from './support/servers';
 import { logDir, replicaEnv, startReady, stopReplicas } from './support/replicas';
 import { newOrder } from './support/orders';
 import { cpuSeconds } from './support/stats';
+import { formatSummary, summarise, type CpuProfile } from './support/cpu-profile';
 import { perSecond, runAlone, say, since, type Log, type PartResult } from './support/report';
 import { numberFlag } from './support/worker-scenarios';
 
@@ -54,13 +55,11 @@ export interface WorkerBenchOptions {
   log?: Log;
 }
 
-const ROOT = resolve(__dirname, '..');
 const PRELOAD = join(__dirname, 'cpu-profile.preload.js');
 const HANDLER_ERRORS =
   'change_stream_handler_invocations_total{handler="orders.read-models",outcome="error"}';
 const MARKERS = { db: DEFAULTS.storage.database, collection: DEFAULTS.storage.processed };
 const SEND_CHUNK = 500;
-const TOP = 8;
 
 export async function measureWorker(
   options: WorkerBenchOptions = {},
@@ -289,96 +288,6 @@ function cpuSplit(pid: number | undefined): { user: number; system: number } {
 
 function signalProfilers(pids: Record<string, number | undefined>): void {
   for (const pid of Object.values(pids)) if (pid) process.kill(pid, 'SIGWINCH');
-}
-
-interface CpuProfile {
-  nodes: Array<{
-    id: number;
-    callFrame: { functionName: string; url: string; lineNumber: number };
-    hitCount?: number;
-  }>;
-  startTime: number;
-  endTime: number;
-  samples: number[];
-}
-
-interface ProfileSummary {
-  /** Profiled time not idle, ms. */
-  busyMs: number;
-  totalMs: number;
-  events: number;
-  functions: Array<{ name: string; ms: number }>;
-  areas: Array<{ name: string; ms: number }>;
-}
-
-/** Self time by function and by area (package, library, stand-in, node internals) of a profile. */
-function summarise(profile: CpuProfile, events: number): ProfileSummary {
-  const totalMs = (profile.endTime - profile.startTime) / 1000;
-  const msPerSample = totalMs / Math.max(1, profile.samples.length);
-  const hits = new Map<number, number>();
-  for (const id of profile.samples) hits.set(id, (hits.get(id) ?? 0) + 1);
-  const functions = new Map<string, number>();
-  const areas = new Map<string, number>();
-  let idle = 0;
-  for (const node of profile.nodes) {
-    const count = hits.get(node.id) ?? 0;
-    if (!count) continue;
-    const { functionName, url, lineNumber } = node.callFrame;
-    if (functionName === '(idle)') {
-      idle += count;
-      continue;
-    }
-    const where = shortUrl(url);
-    const name = where ? `${functionName || '(anonymous)'} ${where}:${lineNumber + 1}` : functionName;
-    functions.set(name, (functions.get(name) ?? 0) + count);
-    const area = areaOf(url, functionName);
-    areas.set(area, (areas.get(area) ?? 0) + count);
-  }
-  const top = (map: Map<string, number>) =>
-    [...map]
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, TOP)
-      .map(([name, count]) => ({ name, ms: count * msPerSample }));
-  return {
-    busyMs: (profile.samples.length - idle) * msPerSample,
-    totalMs,
-    events,
-    functions: top(functions),
-    areas: top(areas),
-  };
-}
-
-function shortUrl(url: string): string {
-  if (!url) return '';
-  const path = url.replace(/^file:\/\//, '');
-  const modules = path.lastIndexOf(`node_modules${sep}`);
-  if (modules >= 0) return path.slice(modules + 'node_modules'.length + 1);
-  return path.startsWith(ROOT) ? path.slice(ROOT.length + 1) : path;
-}
-
-function areaOf(url: string, functionName: string): string {
-  if (!url) return functionName.startsWith('(') ? functionName : '(native)';
-  const path = url.replace(/^file:\/\//, '');
-  const modules = path.lastIndexOf(`node_modules${sep}`);
-  if (modules >= 0) {
-    const parts = path.slice(modules + 'node_modules'.length + 1).split(sep);
-    return parts[0].startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0];
-  }
-  if (path.startsWith('node:')) return 'node internals';
-  const own = path.startsWith(ROOT) ? path.slice(ROOT.length + 1) : path;
-  return own.split(sep).slice(0, 2).join('/');
-}
-
-function formatSummary(name: string, s: ProfileSummary): string {
-  const us = (ms: number) => `${((ms * 1000) / s.events).toFixed(0)} us/event`;
-  const pct = (ms: number) => `${((ms / s.busyMs) * 100).toFixed(1)}%`;
-  return [
-    `CPU profile of the ${name} over the window: ${s.busyMs.toFixed(0)} ms busy of ${s.totalMs.toFixed(0)} ms (${us(s.busyMs)})`,
-    `  top self time by function:`,
-    ...s.functions.map((f) => `    ${pct(f.ms).padStart(6)}  ${us(f.ms).padStart(14)}  ${f.name}`),
-    `  self time by area:`,
-    ...s.areas.map((a) => `    ${pct(a.ms).padStart(6)}  ${us(a.ms).padStart(14)}  ${a.name}`),
-  ].join('\n');
 }
 
 /**

@@ -1,5 +1,5 @@
 /** Statistics of a sample, and readings of a process's memory and CPU time (Linux /proc). */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** Summary statistics of a sample. */
 export interface Stats {
@@ -62,3 +62,38 @@ export function cpuSeconds(pids: Record<string, number | undefined>): Record<str
       .map(([name, pid]) => [name, of(pid)]),
   );
 }
+
+/**
+ * CPU time (user + system, µs) of each thread of this process so far, by thread id (Linux
+ * /proc/self/task; empty elsewhere). The main thread's id is the process id.
+ */
+export function threadCpuMicros(): Map<number, number> {
+  const ticks = 100; // NOTE: USER_HZ, 100 on Linux
+  const threads = new Map<number, number>();
+  let tids: string[];
+  try {
+    tids = readdirSync('/proc/self/task');
+  } catch {
+    return threads;
+  }
+  for (const tid of tids) {
+    try {
+      const fields = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ');
+      threads.set(Number(tid), ((Number(fields[11]) + Number(fields[12])) / ticks) * 1e6);
+    } catch {
+      // NOTE: the thread ended between the listing and the read.
+    }
+  }
+  return threads;
+}
+
+/** The median of `values` (the mean of the middle two for an even count). */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** `min-max` of `values`, as printed beside a median. */
+export const spread = (values: number[], digits = 0): string =>
+  `${Math.min(...values).toFixed(digits)}-${Math.max(...values).toFixed(digits)}`;

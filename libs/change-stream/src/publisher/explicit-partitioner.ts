@@ -1,14 +1,13 @@
-import { Partitioners, type ICustomPartitioner } from 'kafkajs';
+import type { ICustomPartitioner } from 'kafkajs';
 import { CHANGE_EVENT_HEADERS } from '../events/change-event.headers';
+import { murmur2Partitioner } from './murmur2-partitioner';
 
 /**
- * Wraps a partitioner (the producer's own, else the Java-compatible default) so that a message
+ * Wraps a partitioner (the producer's own, else the Java-compatible murmur2 default) so that a message
  * carrying the `cdc-partition` header goes to that partition: resnapshot markers are sent to every
  * partition of a topic this way. Every other message is partitioned by `base` as before.
  */
-export function explicitPartitioner(
-  base: ICustomPartitioner = Partitioners.DefaultPartitioner,
-): ICustomPartitioner {
+export function explicitPartitioner(base: ICustomPartitioner = murmur2Partitioner): ICustomPartitioner {
   return () => {
     const partitionOf = base();
     return (args) => {

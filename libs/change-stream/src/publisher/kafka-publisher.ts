@@ -1,6 +1,5 @@
 import {
   CompressionTypes,
-  Partitioners,
   type Kafka,
   type Producer,
   type ProducerConfig,
@@ -8,6 +7,7 @@ import {
 } from 'kafkajs';
 import type { EventPublisher, TransactionalSettings } from './event-publisher';
 import { explicitPartitioner } from './explicit-partitioner';
+import { murmur2Partitioner } from './murmur2-partitioner';
 import { unpackBatch, type CheckpointRecord, type PackedBatch, type WireMessage } from './outgoing-message';
 
 /** acks from all in-sync replicas. */
@@ -137,9 +137,7 @@ export class KafkaPublisher implements EventPublisher {
       ...this.config,
       // NOTE: the Java-compatible murmur2 partitioner by default: a key lands where other Kafka
       // clients put it. Resnapshot markers name their partition (see explicitPartitioner).
-      createPartitioner: explicitPartitioner(
-        this.config.createPartitioner ?? Partitioners.DefaultPartitioner,
-      ),
+      createPartitioner: explicitPartitioner(this.config.createPartitioner ?? murmur2Partitioner),
       idempotent: true,
       maxInFlightRequests: 1,
       ...(this.transactional ?? {}),

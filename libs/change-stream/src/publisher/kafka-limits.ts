@@ -13,7 +13,7 @@ import { streamTopics, type OutgoingMessage } from './outgoing-message';
  */
 export const BATCH_OVERHEAD_BYTES = 61;
 export const RECORD_OVERHEAD_BYTES = 40;
-const HEADER_OVERHEAD_BYTES = 10;
+export const HEADER_OVERHEAD_BYTES = 10;
 
 /** Kafka's default `message.max.bytes`: used when the brokers' settings cannot be read. */
 export const KAFKA_DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
@@ -27,6 +27,24 @@ export function recordBytes(messages: readonly OutgoingMessage[]): number {
       size += HEADER_OVERHEAD_BYTES + Buffer.byteLength(name) + Buffer.byteLength(m.headers[name]);
   }
   return size;
+}
+
+/**
+ * True when `messages` fit in `maxBytes` of records even at 3 UTF-8 bytes per UTF-16 unit: no need
+ * to measure their bytes (Buffer.byteLength of every field) for an event far below the limit.
+ */
+export function surelyFits(messages: readonly OutgoingMessage[], maxBytes: number): boolean {
+  let units = 0;
+  let overhead = 0;
+  for (const m of messages) {
+    units += m.key.length + m.value.length;
+    overhead += RECORD_OVERHEAD_BYTES;
+    for (const name in m.headers) {
+      units += name.length + m.headers[name].length;
+      overhead += HEADER_OVERHEAD_BYTES;
+    }
+  }
+  return overhead + 3 * units <= maxBytes;
 }
 
 /** The largest record batch the relay sends: what the stream's topics and brokers take, at most `cap`. */

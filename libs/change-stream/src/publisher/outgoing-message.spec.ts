@@ -3,8 +3,10 @@ import { resolveOptions } from '../options/resolve-options';
 import { CHANGE_EVENT_HEADERS } from '../events/change-event.headers';
 import type { StreamOptions } from '../interfaces/change-stream-options.interface';
 import { topicsOf } from '../options/routing';
+import { recordBytes, surelyFits } from './kafka-limits';
 import {
   joinBatch,
+  pack,
   packMessages,
   serializeEvent,
   unpackBatch,
@@ -94,5 +96,52 @@ describe('packMessages / joinBatch / unpackJoined / unpackBatch', () => {
     expect(unpackJoined(joinBatch({ count: 0, parts: [] }))).toEqual([]);
     expect(unpackBatch({ count: 0, parts: [] })).toEqual([]);
     expect(packMessages([])).toHaveLength(0);
+  });
+});
+
+describe('pack', () => {
+  const event = (n: number): OutgoingMessage => ({
+    topic: 'cdc.shop.orders',
+    key: `{"_id":{"$numberInt":"${n}"}}`,
+    value: `{"n":${n},"text":"${'ü'.repeat(n % 7)}${'x'.repeat(700)}"}`,
+    headers: { 'cdc-event-id': `82${n}`, 'cdc-operation': 'insert', 'cdc-epoch': '3' },
+  });
+
+  it('counts the record bytes of what it packs exactly as recordBytes does', () => {
+    const messages = [event(1), { topic: 't', key: '€', value: '😀'.repeat(9), headers: { é: 'ß' } }];
+    expect(pack(messages).recordBytes).toBe(recordBytes(messages));
+    expect(pack([]).recordBytes).toBe(0);
+  });
+
+  it('round-trips thousands of events packed across chunks, joined in order', () => {
+    // 3 000 events of ~750 bytes: more than one 1 MB chunk, so a batch spans two of them.
+    const all = Array.from({ length: 3_000 }, (_, n) => event(n));
+    const parts = all.map((m) => packMessages([m]));
+    expect(new Set(parts.map((p) => p.buffer)).size).toBeGreaterThan(1);
+    const unpacked = unpackJoined(joinBatch({ count: all.length, parts }));
+    expect(unpacked.map((m) => m.value.toString())).toEqual(all.map((m) => m.value));
+    expect(unpacked[2_999].headers['cdc-event-id'].toString()).toBe('822999');
+  });
+
+  it('joins parts that are not neighbours in their chunk in the order given', () => {
+    const [a, b, c] = [event(1), event(2), event(3)].map((m) => packMessages([m]));
+    const unpacked = unpackJoined(joinBatch({ count: 3, parts: [c, a, b] }));
+    expect(unpacked.map((m) => m.key.toString())).toEqual([3, 1, 2].map((n) => event(n).key));
+  });
+
+  it('packs an event larger than a chunk in a chunk of its own size', () => {
+    const large = { topic: 't', key: 'k', value: 'é'.repeat(700_000), headers: {} };
+    const { bytes } = pack([large]);
+    expect(bytes.buffer.byteLength).toBeLessThan(3 * 700_000);
+    expect(unpackBatch({ count: 1, parts: [bytes] })[0].value.toString()).toBe(large.value);
+  });
+});
+
+describe('surelyFits', () => {
+  it('is true only when even 3 bytes per character fit, so the exact size is measured near the limit', () => {
+    const message = { topic: 't', key: 'k', value: 'x'.repeat(100), headers: { h: 'v' } };
+    const exact = recordBytes([message]);
+    expect(surelyFits([message], exact + 2 * 103)).toBe(true);
+    expect(surelyFits([message], exact)).toBe(false);
   });
 });

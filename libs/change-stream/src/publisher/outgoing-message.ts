@@ -6,6 +6,7 @@ import type { Document } from 'bson';
 import { encodeChangeEvent } from '../events/change-event.codec';
 import { topicsOf } from '../options/routing';
 import type { ResolvedStream } from '../interfaces/change-stream-options.interface';
+import { HEADER_OVERHEAD_BYTES, RECORD_OVERHEAD_BYTES } from './kafka-limits';
 
 /** One Kafka message the relay produces (already encoded). */
 export interface OutgoingMessage {
@@ -55,36 +56,70 @@ export function serializeEvent(
   return topicsOf(stream, event).map((topic) => ({ topic, ...encoded }));
 }
 
+/** Messages packed (see {@link packMessages}), with what they take in a Kafka record batch. */
+export interface PackedMessages {
+  bytes: Buffer;
+  /** Exactly what {@link recordBytes} says of the messages, counted while packing them. */
+  recordBytes: number;
+}
+
+/** Size of the chunks events are packed into: one allocation per ~1 500 events of 700 bytes. */
+const CHUNK_BYTES = 1 << 20;
+/** The chunk being filled (shared by this thread's streams), and where its free part starts. */
+let chunk = Buffer.allocUnsafeSlow(0);
+let chunkAt = 0;
+
 /**
  * Packs messages into bytes: per message the topic, key, value and each header as length-prefixed
  * UTF-8. Cheaper to hold than strings, moves to the producer thread without a copy, and kafkajs then
- * writes the bytes as they are.
+ * writes the bytes as they are. Events are packed one after another into shared chunks, so a batch
+ * of consecutive events is one range of a chunk (joinBatch copies it at once).
  */
-export function packMessages(messages: readonly OutgoingMessage[]): Buffer {
+export function pack(messages: readonly OutgoingMessage[]): PackedMessages {
+  // NOTE: UTF-8 takes at most 3 bytes per UTF-16 unit: room for the worst case, lengths known after.
+  let worst = 0;
+  for (const m of messages) {
+    worst += 14 + 3 * (m.topic.length + m.key.length + m.value.length);
+    for (const name in m.headers) worst += 8 + 3 * (name.length + m.headers[name].length);
+  }
+  if (chunkAt + worst > chunk.length) {
+    // NOTE: a large event gets a chunk of its exact size, not three times it.
+    chunk = Buffer.allocUnsafeSlow(worst > CHUNK_BYTES ? packedSize(messages) : CHUNK_BYTES);
+    chunkAt = 0;
+  }
+  const start = chunkAt;
+  let records = 0;
+  for (const m of messages) {
+    putText(m.topic);
+    records += RECORD_OVERHEAD_BYTES + putText(m.key) + putText(m.value);
+    const names = Object.keys(m.headers);
+    chunkAt = chunk.writeUInt16LE(names.length, chunkAt);
+    for (const name of names) records += HEADER_OVERHEAD_BYTES + putText(name) + putText(m.headers[name]);
+  }
+  return { bytes: chunk.subarray(start, chunkAt), recordBytes: records };
+}
+
+/** Writes `text` length-prefixed at the chunk's free part; returns its UTF-8 length. */
+function putText(text: string): number {
+  const length = chunk.write(text, chunkAt + 4);
+  chunk.writeUInt32LE(length, chunkAt);
+  chunkAt += 4 + length;
+  return length;
+}
+
+/** The exact size of `messages` packed. */
+function packedSize(messages: readonly OutgoingMessage[]): number {
   let size = 0;
   for (const m of messages) {
     size += 14 + Buffer.byteLength(m.topic) + Buffer.byteLength(m.key) + Buffer.byteLength(m.value);
     for (const name in m.headers) size += 8 + Buffer.byteLength(name) + Buffer.byteLength(m.headers[name]);
   }
-  const buffer = Buffer.allocUnsafe(size);
-  let at = 0;
-  const put = (text: string) => {
-    const length = buffer.write(text, at + 4);
-    buffer.writeUInt32LE(length, at);
-    at += 4 + length;
-  };
-  for (const m of messages) {
-    put(m.topic);
-    put(m.key);
-    put(m.value);
-    const names = Object.keys(m.headers);
-    at = buffer.writeUInt16LE(names.length, at);
-    for (const name of names) {
-      put(name);
-      put(m.headers[name]);
-    }
-  }
-  return at === size ? buffer : buffer.subarray(0, at);
+  return size;
+}
+
+/** The bytes of {@link pack}. */
+export function packMessages(messages: readonly OutgoingMessage[]): Buffer {
+  return pack(messages).bytes;
 }
 
 /**
@@ -97,7 +132,16 @@ export function joinBatch(batch: PackedBatch, checkpoint?: CheckpointRecord): Ar
   for (const part of parts) size += part.length;
   const joined = Buffer.allocUnsafeSlow(size);
   let at = joined.writeUInt32LE(batch.count + (checkpoint ? 1 : 0), 0);
-  for (const part of parts) at += part.copy(joined, at);
+  // NOTE: consecutive events packed one after another in a chunk are copied as one range.
+  for (let i = 0; i < parts.length;) {
+    const first = parts[i];
+    let end = first.byteOffset + first.length;
+    for (i++; i < parts.length && parts[i].buffer === first.buffer && parts[i].byteOffset === end; i++)
+      end += parts[i].length;
+    const range = new Uint8Array(first.buffer, first.byteOffset, end - first.byteOffset);
+    joined.set(range, at);
+    at += range.length;
+  }
   return joined.buffer as ArrayBuffer;
 }
 

@@ -1,12 +1,11 @@
-import { recordBytes } from '../publisher/kafka-limits';
-import { packMessages, type OutgoingMessage } from '../publisher/outgoing-message';
+import { pack, type OutgoingMessage } from '../publisher/outgoing-message';
 import type { StreamPosition } from './checkpoint.store';
 
 /** Something read from MongoDB and not yet acknowledged by Kafka, with the position after it. */
 export interface RelayItem {
   /** How many messages it holds (0 for an idle-stream position advance). */
   count: number;
-  /** The messages, packed (see packMessages); null when there are none. */
+  /** The messages, packed (see pack); null when there are none. */
   packed: Buffer | null;
   /** Encoded size, counted against the bytes bound. */
   bytes: number;
@@ -19,12 +18,12 @@ export interface RelayItem {
 /** The item of an event's messages, packed at once (see PackedBatch), or of a bare position advance. */
 export function relayItem(messages: readonly OutgoingMessage[], position: StreamPosition): RelayItem {
   if (messages.length === 0) return { count: 0, packed: null, bytes: 0, recordBytes: 0, position };
-  const packed = packMessages(messages);
+  const packed = pack(messages);
   return {
     count: messages.length,
-    packed,
-    bytes: packed.length,
-    recordBytes: recordBytes(messages),
+    packed: packed.bytes,
+    bytes: packed.bytes.length,
+    recordBytes: packed.recordBytes,
     position,
   };
 }

@@ -5,7 +5,7 @@ import { encodeKey, formatClusterTime } from '../events/change-event.codec';
 import { CHANGE_EVENT_HEADERS as H } from '../events/change-event.headers';
 import type { RelayStats } from '../health/relay-stats';
 import type { ResolvedChangeStreamOptions } from '../interfaces/change-stream-options.interface';
-import { recordBytes, type BatchLimits } from '../publisher/kafka-limits';
+import { recordBytes, surelyFits, type BatchLimits } from '../publisher/kafka-limits';
 import type { OutgoingMessage } from '../publisher/outgoing-message';
 
 /** What decides the fate of an event the relay cannot publish (relay.onUnpublishable). */
@@ -52,6 +52,7 @@ export function publishableMessages(
   } catch (error) {
     return unpublishable(policy, event, eventId, (error as Error).message ?? String(error));
   }
+  if (surelyFits(messages, policy.limits.maxBatchBytes)) return messages;
   const size = recordBytes(messages);
   if (size <= policy.limits.maxBatchBytes) return messages;
   const reason = `too large: ${size} bytes, over the ${policy.limits.maxBatchBytes} bytes of the largest batch Kafka takes (the topics' max.message.bytes, relay.maxBatchBytes)`;

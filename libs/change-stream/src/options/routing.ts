@@ -97,11 +97,19 @@ export function topicsOf(stream: ResolvedStream, event: Document): string[] {
   const coll = ns?.coll ?? (stream.collections?.length === 1 ? stream.collections[0] : undefined);
   const topics = coll === undefined ? stream.databaseTopics : [stream.topicOf(coll)];
   for (const topic of topics) {
+    if (validTopics.has(topic)) continue;
     const invalid = invalidTopicReason(topic);
     if (invalid) throw new Error(invalid);
+    if (validTopics.size >= VALID_TOPICS_KEPT) validTopics.clear();
+    validTopics.add(topic);
   }
   return topics;
 }
+
+/** Topic names found valid: an event's topic is checked once, not once per event. */
+const validTopics = new Set<string>();
+/** Bound of validTopics (a whole-database stream meets as many names as collections). */
+const VALID_TOPICS_KEPT = 10_000;
 
 /**
  * The topic rule of a stream's `topic` option: a function of the namespace (its result checked), a

@@ -1,5 +1,6 @@
 import { EJSON, Timestamp, type Document } from 'bson';
 import { UndecodableMessageError } from '../errors/undecodable-message.error';
+import { canonicalEJSON } from './canonical-ejson';
 import { CHANGE_EVENT_HEADERS as H, CHANGE_EVENT_SCHEMA_VERSION } from './change-event.headers';
 
 /** A change event ready for Kafka: key, value and headers as strings. */
@@ -31,13 +32,14 @@ export function parseClusterTime(value: string | undefined): Timestamp | undefin
 
 /** The partitioning key of an event: canonical EJSON of its documentKey, so one document keeps one partition. */
 export function encodeKey(documentKey: Document | undefined): string {
-  return EJSON.stringify(documentKey ?? null, CANONICAL);
+  return canonicalEJSON(documentKey ?? null);
 }
 
 /**
  * Encodes one change event. `eventId` is the resume token's `_data` for stream events; the value is
  * canonical EJSON, so every BSON type survives the round trip (Int32, Long and Double stay apart,
- * regex options are kept) when the event was decoded type-preserving (the relay's EXACT_BSON).
+ * regex options are kept) when the event was decoded type-preserving (the relay's EXACT_BSON). The
+ * text is bson's `EJSON.stringify(event, { relaxed: false })`, written by the faster canonicalEJSON.
  */
 export function encodeChangeEvent(
   event: Document,
@@ -47,7 +49,7 @@ export function encodeChangeEvent(
   const ns = event.ns as { db?: string; coll?: string } | undefined;
   return {
     key: encodeKey(event.documentKey),
-    value: EJSON.stringify(event, CANONICAL),
+    value: canonicalEJSON(event),
     headers: {
       [H.eventId]: eventId,
       [H.operationType]: String(event.operationType),

@@ -1,8 +1,13 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
-import type { AnyBulkWriteOperation, Collection } from 'mongodb';
-import type { Model } from 'mongoose';
-import { ChangeBatchContext, ChangeBatchHandler, type ChangeEvent } from 'nest-change-stream';
+import type { AnyBulkWriteOperation, ClientSession, Collection } from 'mongodb';
+import type { Model, Types } from 'mongoose';
+import {
+  ChangeBatchContext,
+  ChangeBatchHandler,
+  type ChangeContext,
+  type ChangeEvent,
+} from 'nest-change-stream';
 import { foldOrderChanges, orderKey, STATE_FIELDS, type OrderDoc, type ViewState } from './order-changes';
 import { beforeFloor, OrderHistory, type OrderHistoryDoc } from './order-history';
 import { SHOP_DB } from './order.schema';
@@ -70,7 +75,7 @@ export class OrderReadModelsHandler {
     const floor = await history.floor(session);
     await this.applyDocumentEvents(
       events.filter((e) => !beforeFloor(e, floor)),
-      ctx,
+      { session, receivedAt: receivedAtByOrder(events, ctx.contexts) },
       (event) => ctx.contexts[events.indexOf(event)].eventId,
     );
     await history.apply(events, session);
@@ -79,7 +84,7 @@ export class OrderReadModelsHandler {
   /** Folds the document events over the views they touch and writes views and stats. */
   private async applyDocumentEvents(
     events: ChangeEvent<OrderDoc>[],
-    { session }: ChangeBatchContext,
+    { session, receivedAt }: { session: ClientSession; receivedAt: ReturnType<typeof receivedAtByOrder> },
     eventIdOf: (event: ChangeEvent<OrderDoc>) => string,
   ): Promise<void> {
     const ids = [...new Set(events.flatMap((e) => ('documentKey' in e ? [e.documentKey._id] : [])))];
@@ -103,7 +108,7 @@ export class OrderReadModelsHandler {
         viewWrites.push({
           replaceOne: {
             filter: { _id: id },
-            replacement: { ...after, changedAt, appliedAt, clusterTime },
+            replacement: { ...after, changedAt, appliedAt, clusterTime, ...receivedAt(id) },
             upsert: true,
           },
         });
@@ -117,4 +122,20 @@ export class OrderReadModelsHandler {
     if (viewWrites.length) await this.viewCollection.bulkWrite(viewWrites, { session, ordered: false });
     if (statsWrites.length) await this.statsCollection.bulkWrite(statsWrites, { session, ordered: false });
   }
+}
+
+/** By order: when the worker received the message of the order's last event (the view's `receivedAt`), when known. */
+function receivedAtByOrder(
+  events: readonly ChangeEvent<OrderDoc>[],
+  contexts: readonly ChangeContext[],
+): (id: Types.ObjectId) => { receivedAt?: Date } {
+  const byOrder = new Map<string, Date>();
+  events.forEach((event, i) => {
+    const at = contexts[i]?.receivedAt;
+    if (at && 'documentKey' in event) byOrder.set(orderKey(event.documentKey._id), at);
+  });
+  return (id) => {
+    const at = byOrder.get(orderKey(id));
+    return at ? { receivedAt: at } : {};
+  };
 }

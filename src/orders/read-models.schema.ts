@@ -32,6 +32,10 @@ export class OrderView {
   @Prop({ required: true })
   appliedAt!: Date;
 
+  /** When the worker received the message of the change that wrote this version (from Kafka); absent if unknown. */
+  @Prop()
+  receivedAt?: Date;
+
   /**
    * Cluster time (BSON Timestamp) of the change event that wrote this version; a snapshot event's is
    * its run's operation time. A drop of `shop.orders`, or the end of a resnapshot, removes the views

@@ -15,6 +15,8 @@ export interface ChangeContextInit {
   transactional: boolean;
   key: string | undefined;
   headers: Readonly<Record<string, string>>;
+  /** When the worker was handed the message (see {@link ChangeContext.receivedAt}). */
+  receivedAt?: Date;
 }
 
 /**
@@ -59,6 +61,12 @@ export class ChangeContext implements ChangeContextInit {
   readonly key!: string | undefined;
   /** The Kafka message headers, as strings. */
   readonly headers!: Readonly<Record<string, string>>;
+  /**
+   * When the worker was handed the message's batch by its Kafka consumer: right after the fetch
+   * that returned it, unless the batch waited for a free partition slot
+   * (`worker.partitionConcurrency`). Undefined where no consumer fetched it (the testing kit's contexts).
+   */
+  readonly receivedAt?: Date;
 
   constructor(init: ChangeContextInit) {
     Object.assign(this, init);

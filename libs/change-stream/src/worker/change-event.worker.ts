@@ -207,11 +207,13 @@ export class ChangeEventWorker implements OnApplicationBootstrap, BeforeApplicat
     isStale,
   }: EachBatchPayload): Promise<void> {
     const { topic, partition } = batch;
+    // NOTE: kafkajs hands a fetch's batches over at once (up to partitionConcurrency), and fetches again after all are handled.
+    const receivedAt = Date.now();
     const sizing = this.sizingOf(topic, partition);
     this.untransactional.check(topic, partition, batch.messages);
     // NOTE: the fragments of a split event are joined first; an unfinished one is left unresolved and fetched again.
     const { messages, pendingFragments } = assembleFragments(
-      batch.messages.map((message) => toChangeMessage(topic, partition, message)),
+      batch.messages.map((message) => toChangeMessage(topic, partition, message, receivedAt)),
     );
     if (messages.length === 0 && pendingFragments) return this.awaitFragments(batch, pendingFragments);
     for (let next = 0; next < messages.length;) {

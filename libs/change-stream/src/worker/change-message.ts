@@ -8,6 +8,8 @@ export interface ChangeMessage {
   key: Buffer | null;
   value: Buffer | null;
   headers: IHeaders;
+  /** When the consumer handed the worker its batch (ms since the epoch); undefined where no consumer fetched it. */
+  receivedAt?: number;
 }
 
 /** Header values as strings (the first value of a repeated header). */
@@ -21,8 +23,14 @@ export function headersAsStrings(headers: IHeaders | undefined): Record<string, 
 }
 
 /** A message of a kafkajs batch, as the dispatcher sees it. */
-export function toChangeMessage(topic: string, partition: number, message: KafkaMessage): ChangeMessage {
+export function toChangeMessage(
+  topic: string,
+  partition: number,
+  message: KafkaMessage,
+  receivedAt?: number,
+): ChangeMessage {
   return {
+    receivedAt,
     topic,
     partition,
     offset: message.offset,

@@ -36,6 +36,7 @@ export function contextBaseOf(
     transactional: handler.transaction,
     key: message.key?.toString(),
     headers: Object.freeze(headersAsStrings(message.headers)),
+    ...(message.receivedAt === undefined ? {} : { receivedAt: new Date(message.receivedAt) }),
   };
 }
 

@@ -290,9 +290,24 @@ describe('BatchSizing', () => {
   it('keeps a shared transaction near the target time when handlers are slow', () => {
     const sizing = new BatchSizing(100);
     sizing.record(report(10), 10 * 50);
+    // NOTE: one size seen: twice as many once, to tell the per-message time from the fixed one.
+    expect(sizing.size()).toBe(20);
+    sizing.record(report(20), 20 * 50);
     expect(sizing.size()).toBe(SHARED_TRANSACTION_TARGET_MS / 50);
     const slow = new BatchSizing(100);
     slow.record(report(1, { shared: 0 }), 10 * SHARED_TRANSACTION_TARGET_MS);
+    slow.record(report(2, { shared: 0 }), 20 * SHARED_TRANSACTION_TARGET_MS);
     expect(slow.size()).toBe(1);
+  });
+
+  it('does not shrink a batch whose time is the round trips every transaction makes', () => {
+    // NOTE: a loaded MongoDB: ~200 ms of round trips whatever the size, 0.5 ms per message.
+    const sizing = new BatchSizing(100);
+    sizing.record(report(1), 200.5);
+    sizing.record(report(sizing.size()), 200 + 0.5 * sizing.size());
+    expect(sizing.size()).toBe(100);
+    sizing.record(report(100), 250);
+    sizing.record(report(37), 218.5);
+    expect(sizing.size()).toBe(100);
   });
 });

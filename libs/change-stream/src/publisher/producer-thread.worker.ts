@@ -7,8 +7,11 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { Kafka } from 'kafkajs';
 import { kafkaErrorType } from './kafka-errors';
 import { KafkaPublisher } from './kafka-publisher';
+import { poolSmallZeroedAllocations } from './pooled-alloc';
 import { unpackJoined } from './outgoing-message';
 import type { ProducerThreadData, ProducerThreadReply, ProducerThreadRequest } from './producer-thread';
+
+poolSmallZeroedAllocations();
 
 const data = workerData as ProducerThreadData;
 const publisher = new KafkaPublisher(

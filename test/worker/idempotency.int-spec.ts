@@ -241,6 +241,31 @@ describe('processed-event markers and the exactly-once executor', () => {
       expect(await store.exists(m)).toBe(true);
     });
 
+    it('commits every one of many shared transactions writing the same document at once (partitions of one worker)', async () => {
+      // Relies on mongod failing a write at once with WriteConflict while another open transaction
+      // holds the document: 8 partitions' transactions, each ~40 ms long, retried in step, would keep
+      // failing each other until their attempts ran out; a retry runs alone among the client's.
+      const store = new ProcessedEventStore(client, options(3_600_000));
+      const executor = new MongoEffectExecutor(client, store);
+      const hot = uniqueName('hot');
+      await counters.insertOne({ _id: hot, n: 0 });
+      const partitions = Array.from({ length: 8 }, () =>
+        executor.runShared([
+          {
+            markers: [marker()],
+            effect: async (session) => {
+              await counters.updateOne({ _id: hot }, { $inc: { n: 1 } }, { session });
+              // The handler's other work, while the transaction holds the document.
+              await new Promise((resolve) => setTimeout(resolve, 40));
+            },
+          },
+        ]),
+      );
+      const results = await Promise.allSettled(partitions);
+      expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+      expect(await count(hot)).toBe(8);
+    });
+
     it('lets only one of two workers sharing overlapping events commit', async () => {
       const store = new ProcessedEventStore(client, options(3_600_000));
       const executors = [new MongoEffectExecutor(client, store), new MongoEffectExecutor(client, store)];

@@ -7,6 +7,7 @@ import {
   type TransactionOptions,
 } from 'mongodb';
 import { backoffDelay, sleep } from '../utils/timers';
+import { ConflictGate } from './conflict-gate';
 import { SharedEffectError, type SharedEffect } from './effect-executor';
 
 /** Majority reads and writes: a committed effect survives a primary failover. */
@@ -38,7 +39,8 @@ export type GuardPosition = 'before' | 'after';
 
 /**
  * Runs `effects` in one transaction with `guard` (the markers' insert or the applied offset's
- * compare-and-set) `before` or `after` them, again on a write conflict (up to 6 times, backing off).
+ * compare-and-set) `before` or `after` them, again on a write conflict (up to 6 times, backing off,
+ * alone among the client's shared transactions: see ConflictGate).
  * Throws SharedEffectError when an effect threw; nothing is applied then.
  */
 export async function runSharedTransaction(
@@ -47,9 +49,12 @@ export async function runSharedTransaction(
   guard: (session: ClientSession) => Promise<void>,
   position: GuardPosition = 'before',
 ): Promise<void> {
+  const gate = gateOf(client);
   for (let attempt = 1; ; attempt++) {
     try {
-      await sharedOnce(client, effects, guard, position);
+      const run = () => sharedOnce(client, effects, guard, position);
+      // NOTE: a retry after a write conflict runs alone among this client's shared transactions.
+      await (attempt === 1 ? gate.beside(run) : gate.byItself(run));
       return;
     } catch (error) {
       // NOTE: a write conflict with another transaction (TransientTransactionError, as withTransaction
@@ -60,6 +65,15 @@ export async function runSharedTransaction(
       await sleep(backoffDelay(attempt - 1, SHARED_RETRY_BACKOFF));
     }
   }
+}
+
+/** The shared transactions of one client (one worker's connection) pass one gate. */
+const gates = new WeakMap<MongoClient, ConflictGate>();
+
+function gateOf(client: MongoClient): ConflictGate {
+  let gate = gates.get(client);
+  if (!gate) gates.set(client, (gate = new ConflictGate()));
+  return gate;
 }
 
 /** One shared transaction: the effects with `guard` before or after them, then the commit. */

@@ -24,14 +24,7 @@ export async function resolveServers(
   topics: Array<{ name: string; partitions: number }> = [],
   logger = new Logger('Servers'),
 ): Promise<ResolvedServers> {
-  // NOTE: dev tooling, loaded only when a server is missing: the library never depends on it.
-  const { startDevServers } = await import('../../tools/dev-servers/servers');
-  const servers = await startDevServers({
-    mongo: {},
-    kafka: { brokers: 1, topics },
-    redis: 1,
-    named: { mongoUrl: env.mongoUrl, kafkaBrokers: env.kafkaBrokers, redisUrls: env.redisUrls },
-  });
+  const servers = await namedOrStarted(env, topics);
   const stop = () => servers.stop().catch(() => undefined);
   try {
     const { mongoUrl, kafkaBrokers, redisUrls } = servers;
@@ -60,4 +53,29 @@ export async function resolveServers(
     await stop();
     throw error;
   }
+}
+
+/** The named servers as they are, or, when one is missing, the dev servers' bootstrapper's. */
+async function namedOrStarted(
+  env: ServiceEnvironment,
+  topics: Array<{ name: string; partitions: number }>,
+): Promise<{
+  mongoUrl: string;
+  kafkaBrokers: string[];
+  redisUrls: string[];
+  kafka?: { version: string };
+  stop(): Promise<void>;
+}> {
+  const { mongoUrl, kafkaBrokers, redisUrls } = env;
+  if (mongoUrl && kafkaBrokers.length > 0 && redisUrls.length > 0) {
+    return { mongoUrl, kafkaBrokers, redisUrls, stop: async () => undefined };
+  }
+  // NOTE: dev tooling, loaded only when a server is missing: a production build does not ship tools/.
+  const { startDevServers } = await import('../../tools/dev-servers/servers');
+  return startDevServers({
+    mongo: {},
+    kafka: { brokers: 1, topics },
+    redis: 1,
+    named: { mongoUrl, kafkaBrokers, redisUrls },
+  });
 }

@@ -39,17 +39,7 @@ export class OrdersClient {
   }
 }
 
-/** A deterministic pseudo-random source (mulberry32), so a run can be repeated. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from '../../libs/change-stream/src/utils/seeded-random.fixtures';
 
 /** A stream of order writes (create, move status, delete), remembering their expected effects. */
 export class OrderWorkload {

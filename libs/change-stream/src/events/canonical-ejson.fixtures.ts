@@ -29,18 +29,6 @@ export const DRIVER_DECODE = {
   bsonRegExp: true,
 } as const;
 
-/** A small seeded PRNG (mulberry32): the same seed gives the same documents on every run. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** What the driver hands the relay for `doc`. */
 export function asDelivered(doc: Document): Document {
   return BSON.deserialize(BSON.serialize(doc), DRIVER_DECODE);

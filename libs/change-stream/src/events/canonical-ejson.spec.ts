@@ -18,7 +18,8 @@ import {
 } from 'bson';
 import { everyBsonType } from '../../../../test/support/bson-types';
 import { canonicalEJSON } from './canonical-ejson';
-import { asDelivered, randomDeliveredDocument, seededRandom } from './canonical-ejson.fixtures';
+import { seededRandom } from '../utils/seeded-random.fixtures';
+import { asDelivered, randomDeliveredDocument } from './canonical-ejson.fixtures';
 
 const SEED = 20261203;
 const CASES = 4000;

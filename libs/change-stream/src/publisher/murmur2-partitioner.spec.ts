@@ -1,4 +1,5 @@
 import { Partitioners, type PartitionerArgs } from 'kafkajs';
+import { seededRandom } from '../utils/seeded-random.fixtures';
 import { murmur2, murmur2Partitioner } from './murmur2-partitioner';
 
 // NOTE: kafkajs' own murmur2 (Long arithmetic), the reference the Java client agrees with.
@@ -6,17 +7,6 @@ import { murmur2, murmur2Partitioner } from './murmur2-partitioner';
 const kafkajsMurmur2 = require('kafkajs/src/producer/partitioners/default/murmur2') as (
   key: Buffer | string,
 ) => number;
-
-/** A deterministic pseudo-random generator (mulberry32), so a failure can be replayed. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const args = (key: Buffer | string | null, partitions: number): PartitionerArgs => ({
   topic: 't',
@@ -32,7 +22,7 @@ const args = (key: Buffer | string | null, partitions: number): PartitionerArgs 
 
 describe('murmur2', () => {
   it("hashes every length and byte value as kafkajs' (and the Java client's) murmur2 does", () => {
-    const next = random(20261203);
+    const next = seededRandom(20261203);
     for (let i = 0; i < 5_000; i++) {
       const bytes = Buffer.from(
         Array.from({ length: Math.floor(next() * 80) }, () => Math.floor(next() * 256)),
@@ -57,7 +47,7 @@ describe('murmur2Partitioner', () => {
   it("puts a keyed message on the partition kafkajs' DefaultPartitioner chooses, available or not", () => {
     const ours = murmur2Partitioner();
     const theirs = Partitioners.DefaultPartitioner();
-    const next = random(7);
+    const next = seededRandom(7);
     for (let i = 0; i < 2_000; i++) {
       const key = `{"_id":{"$numberInt":"${Math.floor(next() * 1e9)}"}}`;
       for (const partitions of [1, 3, 12]) {

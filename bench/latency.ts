@@ -383,8 +383,8 @@ function report(
       0,
     )}% of one core in all, of the ${availableParallelism()} cores' ${availableParallelism() * 100}%`;
   const perTransaction =
-    "per shared transaction of a partition's messages, five MongoDB round trips one after the other " +
-    '(the views find, the views bulkWrite, the stats bulkWrite, the marker insertMany, the commit), four partitions at a time';
+    "per shared transaction of a partition's messages, six MongoDB round trips one after the other " +
+    '(the marker insertMany, the order_history floor read, the views find, the views bulkWrite, the stats bulkWrite, the commit), four partitions at a time';
   const { relay, afterPublish: worker } = splits[splits.length - 1];
   const p99Of = (values: number[]) => (values.length ? ms(percentile(sortedCopy(values), 99)) : 'n/a');
   if (target.appliedRate < target.achievedRate * 0.9) {

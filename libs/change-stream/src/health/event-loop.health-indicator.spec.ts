@@ -38,13 +38,13 @@ describe('EventLoopHealthIndicator (liveness)', () => {
     // NOTE: the delay monitor's first tick only starts its clock: block once it has measured a turn.
     await waitFor(() => live.isLive('loop').loop.maxDelayMs > 0, { what: 'a first measured turn' });
     blockLoop(400);
-    // The monitor's timer records the delay on its next turn.
+    // The monitor's timer records the delay on its next turn. NOTE: on a loaded machine an earlier,
+    // shorter delay (over the 100 ms limit) may already read 'down': wait for the block's own.
     const result = await waitFor(async () => {
       const loop = (await live.isLive('loop')).loop;
-      return loop.status === 'down' ? loop : null;
+      return loop.status === 'down' && loop.maxDelayMs >= 300 ? loop : null;
     });
     expect(result).toMatchObject({ status: 'down', limitMs: 100 });
-    expect(result.maxDelayMs).toBeGreaterThanOrEqual(300);
     expect(result.problems).toEqual([
       expect.stringMatching(/^event loop blocked for \d+ ms \(limit 100 ms\)$/),
     ]);
